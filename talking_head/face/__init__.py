@@ -1,0 +1,1 @@
+"""Face analysis, the face model (topology, pose, rig) and the texture sampler."""

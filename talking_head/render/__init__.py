@@ -1,0 +1,1 @@
+"""Rasterising, shading and compositing the textured face."""

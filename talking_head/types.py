@@ -1,0 +1,161 @@
+"""Frozen records that pass between pipeline stages.
+
+Coordinate conventions used everywhere:
+
+* Image space: ``x`` right, ``y`` down, in pixels of the (EXIF-oriented) photo,
+  continuous, with pixel ``(i, j)`` covering ``[j, j+1) x [i, i+1)`` so its centre
+  is at ``(j + 0.5, i + 0.5)``. Depth ``z`` is in the same pixel units, smaller is
+  nearer to the camera (MediaPipe's convention).
+* Canonical space: MediaPipe's canonical face, centimetres, ``x`` right (the
+  subject's left), ``y`` up, ``z`` towards the viewer. ``image = s * R @ c + t``
+  with a proper rotation ``R`` (a frontal face has ``R ~ diag(1, -1, -1)``).
+* UV space: ``u`` right, ``v`` down as an image row, both in ``[0, 1]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A decoded photo.
+
+    Attributes:
+        rgb: (H, W, 3) uint8, EXIF orientation applied, alpha composited on white.
+        source: where it came from (a path, or ``"<array>"``).
+        notes: human-readable remarks on conversions made (for example "16-bit
+            scaled to 8-bit").
+    """
+
+    rgb: np.ndarray
+    source: str = "<array>"
+    notes: tuple[str, ...] = ()
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(height, width) in pixels."""
+        return self.rgb.shape[0], self.rgb.shape[1]
+
+
+@dataclass(frozen=True)
+class FaceLandmarks:
+    """MediaPipe Face Mesh result for the chosen face.
+
+    Attributes:
+        points: (478, 3) float64 image-space landmarks (468 mesh points + 10 iris
+            points), ``z`` scaled like MediaPipe's (by the image width).
+        image_size: (height, width) of the photo the points refer to.
+        num_faces: how many faces were detected; the largest is ``points``.
+    """
+
+    points: np.ndarray
+    image_size: tuple[int, int]
+    num_faces: int = 1
+
+    @property
+    def mesh_points(self) -> np.ndarray:
+        """(468, 3) the points that are vertices of the face mesh."""
+        return self.points[:468]
+
+    @property
+    def face_width(self) -> float:
+        """Width of the landmark bounding box in pixels."""
+        return float(np.ptp(self.points[:468, 0]))
+
+
+@dataclass(frozen=True)
+class RigidPose:
+    """Similarity transform from canonical to image space: ``x = s R c + t``.
+
+    Attributes:
+        scale: s, pixels per canonical centimetre.
+        rotation: (3, 3) proper rotation R.
+        translation: (3,) t in image space.
+    """
+
+    scale: float
+    rotation: np.ndarray
+    translation: np.ndarray
+
+    def apply(self, points: np.ndarray) -> np.ndarray:
+        """Map (..., 3) canonical points to image space."""
+        return self.scale * points @ self.rotation.T + self.translation
+
+    def invert(self, points: np.ndarray) -> np.ndarray:
+        """Map (..., 3) image-space points to canonical space."""
+        return (points - self.translation) @ self.rotation / self.scale
+
+
+@dataclass(frozen=True)
+class FaceReconstruction:
+    """The photo's face as an animatable 3D mesh.
+
+    Attributes:
+        landmarks: the detection the reconstruction was fitted to.
+        pose: rigid pose of the face in the photo.
+        identity: (468, 3) the person's neutral mesh in canonical space (the
+            photo's own expression removed).
+        expression: (K,) the photo's own expression coefficients.
+    """
+
+    landmarks: FaceLandmarks
+    pose: RigidPose
+    identity: np.ndarray
+    expression: np.ndarray
+
+
+@dataclass(frozen=True)
+class FaceTexture:
+    """A face texture in the canonical UV layout.
+
+    Attributes:
+        rgba: (S, S, 4) uint8; alpha 255 on texels covered by the mesh.
+        valid: (S, S) bool, texels sampled directly from visible surface (the
+            rest were filled from the mirrored side or the nearest valid texel).
+        mode: ``"dense"`` or ``"paper"``.
+    """
+
+    rgba: np.ndarray
+    valid: np.ndarray
+    mode: str = "dense"
+
+
+@dataclass(frozen=True)
+class Framing:
+    """How the output frame relates to the photo.
+
+    Attributes:
+        mode: ``"crop"`` (square around the face) or ``"full"`` (whole photo).
+        affine: (2, 3) photo pixels -> output pixels (scale and offset only).
+        size: (height, width) of the output frame.
+    """
+
+    mode: str
+    affine: np.ndarray
+    size: tuple[int, int]
+
+    @property
+    def scale(self) -> float:
+        return float(self.affine[0, 0])
+
+
+@dataclass(frozen=True)
+class RenderedFrame:
+    """One composited frame.
+
+    Attributes:
+        rgb: (H, W, 3) uint8 frame, the mouth opening left as it is in the warped
+            photo unless a mouth completer filled it.
+        face_alpha: (H, W) float32 in [0, 1], coverage of the rendered face
+            (feathered).
+        mouth_mask: (H, W) float32 in [0, 1], the mouth opening (inside the inner
+            lips, in front of nothing but the mouth interior).
+    """
+
+    rgb: np.ndarray
+    face_alpha: np.ndarray
+    mouth_mask: np.ndarray
+    extras: dict = field(default_factory=dict, compare=False)
