@@ -1,0 +1,35 @@
+"""Configuration dataclasses (no I/O). Field comments are the CLI's help."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FRAMINGS = ("crop", "full")
+TEXTURE_MODES = ("dense", "paper")
+BACKENDS = ("auto", "gl", "numpy")
+
+
+@dataclass(frozen=True)
+class RenderConfig:
+    """How the face is sampled, rendered and framed."""
+
+    size: int = 512  # output size in px: the square's side for crop, the long side for full
+    framing: str = "crop"  # crop: square around the face; full: the whole photo
+    texture_size: int = 1024  # side of the square UV texture in texels
+    texture_mode: str = "dense"  # dense: every texel samples the photo; paper: vertex colours
+    backend: str = "auto"  # renderer: auto (OpenGL if it starts, else NumPy), gl, numpy
+    fps: float = 25.0  # frames per second of the output video
+
+    def __post_init__(self) -> None:
+        if self.framing not in FRAMINGS:
+            raise ValueError(f"framing must be one of {FRAMINGS}, got {self.framing!r}")
+        if self.texture_mode not in TEXTURE_MODES:
+            raise ValueError(f"texture_mode must be one of {TEXTURE_MODES}, got {self.texture_mode!r}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
+        if not 64 <= self.size <= 2048 or self.size % 2:
+            raise ValueError(f"size must be even and within 64..2048, got {self.size}")
+        if not 64 <= self.texture_size <= 4096:
+            raise ValueError(f"texture_size must be within 64..4096, got {self.texture_size}")
+        if not 1 <= self.fps <= 120:
+            raise ValueError(f"fps must be within 1..120, got {self.fps}")
