@@ -1,0 +1,166 @@
+"""Command line: ``python -m talking_head COMMAND ...``. The only reader of argv."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import fields
+from pathlib import Path
+
+import numpy as np
+
+from .config import BACKENDS, FRAMINGS, TEXTURE_MODES, RenderConfig
+from .errors import InputError, OutputPathError, TalkingHeadError
+
+
+def _render_options(parser: argparse.ArgumentParser, texture: bool = True, frame: bool = True) -> None:
+    defaults = RenderConfig()
+    if texture:
+        parser.add_argument("--texture-size", type=int, default=defaults.texture_size, help="UV texture side in texels")
+        parser.add_argument("--texture-mode", choices=TEXTURE_MODES, default=defaults.texture_mode,
+                            help="dense: every texel samples the photo (default); paper: vertex colours")
+    if frame:
+        parser.add_argument("--size", type=int, default=defaults.size,
+                            help="output size in px: the square's side (crop) or the long side (full)")
+        parser.add_argument("--framing", choices=FRAMINGS, default=defaults.framing,
+                            help="crop: square around the face; full: the whole photo")
+        parser.add_argument("--fps", type=float, default=defaults.fps, help="frames per second")
+        parser.add_argument("--backend", choices=BACKENDS, default=defaults.backend,
+                            help="renderer: OpenGL (EGL, GPU when present) or NumPy")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+
+
+def _config(args: argparse.Namespace) -> RenderConfig:
+    names = {f.name for f in fields(RenderConfig)}
+    return RenderConfig(**{k: v for k, v in vars(args).items() if k in names})
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m talking_head",
+        description="Talking-head videos from one photo (Lv et al., ACM MM 2022).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    texture = commands.add_parser(
+        "texture",
+        help="reconstruct the face of a photo and write its texture and mesh",
+        description="Write texture.png, face.obj + face.mtl, landmarks.json and overlay.png into DIR.",
+    )
+    texture.add_argument("--photo", required=True, type=Path, help="portrait photo (JPEG, PNG, WebP)")
+    texture.add_argument("--out", required=True, type=Path, help="output folder (created; its parent must exist)")
+    _render_options(texture, frame=False)
+
+    animate = commands.add_parser(
+        "animate",
+        help="render a sequence of expression coefficients to a silent video",
+        description="Render a (frames x K) .npy of rig coefficients (see `rig-names`) over the photo.",
+    )
+    animate.add_argument("--photo", required=True, type=Path, help="portrait photo")
+    animate.add_argument("--coeffs", required=True, type=Path, help=".npy array, frames x K")
+    animate.add_argument("--out", required=True, type=Path, help="output .mp4")
+    _render_options(animate)
+
+    commands.add_parser("rig-names", help="print the expression rig's blendshape names, one per line")
+    return parser
+
+
+def _check_folder(out: Path, names: list[str], overwrite: bool) -> Path:
+    if not out.parent.is_dir():
+        raise OutputPathError(f"Parent folder does not exist: {out.parent}")
+    if out.exists() and not out.is_dir():
+        raise OutputPathError(f"{out} exists and is not a folder")
+    clash = [n for n in names if (out / n).exists()]
+    if clash and not overwrite:
+        raise OutputPathError(f"{out} already holds {', '.join(clash)}; choose another folder or pass --overwrite")
+    return out
+
+
+def run_texture(args: argparse.Namespace) -> int:
+    import cv2
+
+    from .face.export import draw_overlay, front_facing_winding, landmarks_record, write_json, write_obj
+    from .face.reconstruct import mesh, posed_vertices
+    from .pipeline import TalkingHeadPipeline
+
+    names = ["texture.png", "face.obj", "face.mtl", "landmarks.json", "overlay.png"]
+    out = _check_folder(args.out, names, args.overwrite)
+    pipeline = TalkingHeadPipeline(_config(args))
+    asset = pipeline.analyse(args.photo)
+    recon = asset.reconstruction
+    topo = pipeline.topology
+    # Write everything into a scratch folder first, so a failure leaves nothing half-written.
+    out.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out, prefix=".partial-") as scratch:
+        scratch = Path(scratch)
+        cv2.imwrite(str(scratch / "texture.png"), cv2.cvtColor(asset.texture.rgba, cv2.COLOR_RGBA2BGRA))
+        canonical = mesh(recon, recon.expression)
+        write_obj(scratch / "face.obj", canonical, topo.uvs, front_facing_winding(canonical, topo.triangles))
+        write_json(scratch / "landmarks.json", landmarks_record(recon, pipeline.rig.names))
+        overlay = draw_overlay(asset.photo.rgb, posed_vertices(recon, recon.expression), topo.triangles, topo.mouth_triangles)
+        cv2.imwrite(str(scratch / "overlay.png"), cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR))
+        for name in names:
+            os.replace(scratch / name, out / name)
+    pipeline.close()
+    for note in asset.notes:
+        print(f"note: {note}", file=sys.stderr)
+    timing = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in asset.timings.items())
+    print(f"wrote {', '.join(names)} to {out} ({timing})")
+    return 0
+
+
+def load_coefficients(path: Path) -> np.ndarray:
+    """Read a .npy coefficient file (no pickles)."""
+    try:
+        return np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise InputError(f"Coefficient file not found: {path}") from None
+    except (ValueError, OSError, EOFError) as error:
+        raise InputError(f"Cannot read {path.name} as a .npy array: {error}") from None
+
+
+def run_animate(args: argparse.Namespace) -> int:
+    from .pipeline import TalkingHeadPipeline
+    from .video import VideoWriter, check_output_path
+
+    check_output_path(args.out, args.overwrite)
+    config = _config(args)
+    pipeline = TalkingHeadPipeline(config)
+    coeffs = pipeline.check_coefficients(load_coefficients(args.coeffs))
+    asset = pipeline.analyse(args.photo)
+    animator = pipeline.animator(asset)
+    start = time.perf_counter()
+    with VideoWriter(args.out, animator.size, config.fps, overwrite=args.overwrite) as writer:
+        for row in coeffs:
+            writer.write(animator.frame(row).rgb)
+    elapsed = time.perf_counter() - start
+    pipeline.close()
+    print(f"wrote {len(coeffs)} frames ({len(coeffs) / config.fps:.2f} s) to {args.out} "
+          f"in {elapsed:.2f} s, renderer {animator.renderer.backend}")
+    return 0
+
+
+def run_rig_names(args: argparse.Namespace) -> int:
+    from .face.rig import load_rig
+
+    print("\n".join(load_rig().names))
+    return 0
+
+
+COMMANDS = {"texture": run_texture, "animate": run_animate, "rig-names": run_rig_names}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except TalkingHeadError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
