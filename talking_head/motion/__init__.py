@@ -1,0 +1,1 @@
+"""Per-frame motion signals: smoothing, blinks."""
