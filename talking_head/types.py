@@ -147,8 +147,8 @@ class RenderedFrame:
     """One composited frame.
 
     Attributes:
-        rgb: (H, W, 3) uint8 frame, the mouth opening left as it is in the warped
-            photo unless a mouth completer filled it.
+        rgb: (H, W, 3) uint8 frame; the mouth opening is filled dark unless a
+            mouth completer filled it.
         face_alpha: (H, W) float32 in [0, 1], coverage of the rendered face
             (feathered).
         mouth_mask: (H, W) float32 in [0, 1], the mouth opening (inside the inner
@@ -159,3 +159,48 @@ class RenderedFrame:
     face_alpha: np.ndarray
     mouth_mask: np.ndarray
     extras: dict = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class CoefficientTrack:
+    """Expression coefficients over time.
+
+    Attributes:
+        names: (K,) rig blendshape names, the columns.
+        raw: (T, K) float64 as predicted (the photo's own values in columns the
+            audio does not drive).
+        final: (T, K) float64 after the post-processes (smoothing, blinks).
+        fps: frames per second.
+    """
+
+    names: tuple[str, ...]
+    raw: np.ndarray
+    final: np.ndarray
+    fps: float
+
+    @property
+    def frames(self) -> int:
+        return self.final.shape[0]
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    """What `generate` produced.
+
+    Attributes:
+        video: path of the MP4.
+        frames: frames written.
+        duration: seconds of video.
+        audio_duration: seconds of the input audio.
+        coefficients: the expression track that drove the face.
+        timings: seconds per stage.
+        notes: remarks worth showing the user.
+    """
+
+    video: "object"
+    frames: int
+    duration: float
+    audio_duration: float
+    coefficients: CoefficientTrack
+    timings: dict
+    notes: tuple[str, ...] = ()

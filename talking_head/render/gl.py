@@ -1,0 +1,337 @@
+"""Textured face renderer: OpenGL (moderngl, headless EGL) with a NumPy fallback.
+
+Both backends draw the same thing: the skin triangles (mouth opening removed)
+textured from the UV map, and the mouth-opening triangles as a separate
+coverage mask, depth-tested against each other so a mouth hidden behind the
+face does not show. Vertices arrive in output-frame pixels (x right, y down,
+pixel centres at +0.5) with depth z (smaller is nearer); the projection is
+orthographic.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..errors import RendererUnavailableError
+from ..face.topology import NUM_VERTICES, Topology
+from .rasterize import rasterize
+
+BACKENDS = ("auto", "gl", "numpy")
+# GL_RENDERER substrings of CPU rasterisers (Mesa), where multisampling is costly.
+SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swrast", "lavapipe")
+
+_VERTEX_SHADER = """
+#version 330
+uniform vec2 frame_size;   // (W, H) in pixels
+uniform vec2 depth_map;    // z_ndc = z * depth_map.x + depth_map.y
+in vec3 in_position;
+in vec2 in_uv;
+out vec2 v_uv;
+void main() {
+    // y is not flipped: NDC -1 is memory row 0, so readback needs no flip.
+    vec2 ndc = in_position.xy / frame_size * 2.0 - 1.0;
+    gl_Position = vec4(ndc, in_position.z * depth_map.x + depth_map.y, 1.0);
+    v_uv = in_uv;
+}
+"""
+
+_FRAGMENT_SHADER = """
+#version 330
+uniform sampler2D skin_texture;
+uniform bool mouth_pass;
+in vec2 v_uv;
+layout(location = 0) out vec4 out_skin;
+layout(location = 1) out vec4 out_mouth;
+void main() {
+    // Skin and mouth compete in one depth buffer: whichever is nearer owns the pixel.
+    if (mouth_pass) {
+        out_skin = vec4(0.0);
+        out_mouth = vec4(1.0);
+    } else {
+        out_skin = vec4(texture(skin_texture, v_uv).rgb, 1.0);
+        out_mouth = vec4(0.0);
+    }
+}
+"""
+
+
+@dataclass(frozen=True)
+class RenderOutput:
+    """One rendered face.
+
+    Attributes:
+        rgba: (H, W, 4) float32 in [0, 1], PREMULTIPLIED skin colour (rgb already
+            multiplied by alpha); alpha is the skin coverage (fractional on
+            anti-aliased edges when multisampling, else 0 or 1).
+        mouth: (H, W) float32 in [0, 1], coverage of the visible mouth opening
+            (mouth triangles not hidden behind skin).
+        depth: (H, W) float32 interpolated vertex z where covered, +inf elsewhere;
+            only the NumPy backend fills it (None from OpenGL).
+    """
+
+    rgba: np.ndarray
+    mouth: np.ndarray
+    depth: np.ndarray | None = None
+
+    @property
+    def alpha(self) -> np.ndarray:
+        """(H, W) float32 skin coverage."""
+        return self.rgba[..., 3]
+
+
+def depth_transform(z: np.ndarray) -> tuple[float, float]:
+    """Affine (a, b) mapping this frame's depth range into NDC [-0.9, 0.9].
+
+    Args:
+        z: (V,) vertex depths, any units, smaller is nearer.
+    Returns:
+        (a, b) with ``z_ndc = a * z + b``; the 10 % margin on each side keeps the
+        nearest and farthest vertices off the clip planes.
+    """
+    near, far = float(z.min()), float(z.max())
+    span = max(far - near, 1e-3)
+    a = 1.8 / span
+    return a, -0.9 - near * a
+
+
+class FaceRenderer:
+    """Renders the textured face mesh into an (H, W) frame.
+
+    Create once per output size and topology, ``set_texture`` once per photo,
+    then ``render`` every frame (only the vertex positions change).
+
+    Args:
+        size: (H, W) of the output frame.
+        topology: the canonical mesh (triangles, UVs, mouth triangles).
+        backend: ``"auto"`` (OpenGL when a headless EGL context starts, else
+            NumPy), ``"gl"`` or ``"numpy"``.
+        samples: MSAA samples for OpenGL (0 = off); None: 4 on a hardware GPU,
+            0 on a software rasteriser (llvmpipe), where 4x costs ~4x the time.
+            Only the mouth edge shows aliasing (the compositor softens it); the
+            face outline is feathered by the compositor anyway.
+    Raises:
+        RendererUnavailableError: ``backend="gl"`` and no OpenGL context.
+        ValueError: unknown backend or a bad size.
+    """
+
+    def __init__(self, size: tuple[int, int], topology: Topology, backend: str = "auto", samples: int | None = None):
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        height, width = int(size[0]), int(size[1])
+        if height < 1 or width < 1:
+            raise ValueError(f"render size must be positive, got {size}")
+        self.size = (height, width)
+        self.topology = topology
+        self._face = np.ascontiguousarray(topology.face_triangles, dtype=np.int32)
+        self._mouth = np.ascontiguousarray(topology.triangles[topology.mouth_triangles], dtype=np.int32)
+        self._gl: _GLState | None = None
+        self._texture: np.ndarray | None = None
+        self._pyramid: list[np.ndarray] = []
+        if backend in ("auto", "gl"):
+            try:
+                self._gl = _GLState(self.size, topology.uvs, self._face, self._mouth, samples)
+            except RendererUnavailableError:
+                if backend == "gl":
+                    raise
+        self.backend = "gl" if self._gl is not None else "numpy"
+        self.samples = self._gl.samples if self._gl is not None else 0
+
+    def close(self) -> None:
+        """Release the OpenGL context (the renderer is unusable afterwards)."""
+        if self._gl is not None:
+            self._gl.release()
+            self._gl = None
+
+    def __enter__(self) -> "FaceRenderer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def set_texture(self, rgba: np.ndarray) -> None:
+        """Upload the face texture (once per photo).
+
+        Args:
+            rgba: (S, S, 4) or (S, S, 3) uint8 in the canonical UV layout (row 0 is
+                v = 0); only rgb is used.
+        """
+        rgba = np.asarray(rgba)
+        if rgba.ndim != 3 or rgba.shape[2] not in (3, 4) or rgba.dtype != np.uint8:
+            raise ValueError(f"texture must be (S, S, 3|4) uint8, got {rgba.shape} {rgba.dtype}")
+        rgb = np.ascontiguousarray(rgba[..., :3])
+        self._texture = rgb
+        if self._gl is not None:
+            self._gl.set_texture(rgb)
+        else:
+            self._pyramid = _pyramid(rgb)
+
+    def render(self, vertices: np.ndarray) -> RenderOutput:
+        """Draw one frame.
+
+        Args:
+            vertices: (468, 3) output-frame pixels x, y and depth z (smaller nearer).
+        Returns:
+            RenderOutput of size (H, W).
+        """
+        vertices = np.asarray(vertices)
+        if vertices.shape != (NUM_VERTICES, 3):
+            raise ValueError(f"vertices must be ({NUM_VERTICES}, 3), got {vertices.shape}")
+        if self._texture is None:
+            raise RuntimeError("set_texture must be called before render")
+        if self._gl is not None:
+            return self._gl.render(vertices)
+        return self._render_numpy(vertices)
+
+    def _render_numpy(self, vertices: np.ndarray) -> RenderOutput:
+        triangles = np.concatenate([self._face, self._mouth])
+        frags = rasterize(vertices[:, :2], triangles, self.size, depth=vertices[:, 2])
+        covered = frags.covered
+        mouth = covered & (frags.triangle >= len(self._face))
+        skin = covered & ~mouth
+        uv = frags.interpolate(self.topology.uvs, triangles).astype(np.float32)
+        # Emulate mipmapping: pick the pyramid level whose texel roughly matches a pixel.
+        level = _mip_level(vertices[:, :2], self.topology.uvs, self._texture.shape[0], len(self._pyramid))
+        texture = self._pyramid[level]
+        side = texture.shape[0]
+        colour = cv2.remap(
+            texture, uv[..., 0] * side - 0.5, uv[..., 1] * side - 0.5, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+        height, width = self.size
+        rgba = np.zeros((height, width, 4), np.float32)
+        rgba[..., :3] = colour * np.float32(1 / 255)
+        rgba[..., 3] = skin
+        rgba[~skin] = 0.0
+        depth = np.where(covered, frags.depth, np.inf).astype(np.float32)
+        return RenderOutput(rgba=rgba, mouth=mouth.astype(np.float32), depth=depth)
+
+
+def _pyramid(rgb: np.ndarray) -> list[np.ndarray]:
+    """Mip levels of a square texture, halving down to 8 px."""
+    levels = [rgb]
+    while levels[-1].shape[0] >= 16:
+        levels.append(cv2.pyrDown(levels[-1]))
+    return levels
+
+
+def _mip_level(xy: np.ndarray, uvs: np.ndarray, side: int, count: int) -> int:
+    """Mip level for a face drawn at ``xy`` from a ``side``-texel texture.
+
+    Args:
+        xy: (V, 2) output pixels; uvs: (V, 2) in [0, 1].
+    Returns:
+        int in [0, count), log2 of texels per pixel (rounded down).
+    """
+    pixels = np.sqrt(np.ptp(xy[:, 0]) * np.ptp(xy[:, 1]))
+    texels = side * np.sqrt(np.ptp(uvs[:, 0]) * np.ptp(uvs[:, 1]))
+    ratio = texels / max(pixels, 1.0)
+    return int(np.clip(np.floor(np.log2(max(ratio, 1.0))), 0, count - 1))
+
+
+class _GLState:
+    """Everything OpenGL: context, program, buffers and framebuffers, made once."""
+
+    def __init__(self, size, uvs, face, mouth, samples):
+        try:
+            import moderngl
+
+            self.ctx = moderngl.create_standalone_context(backend="egl")
+        except Exception as error:  # no libEGL, no driver, no display device...
+            raise RendererUnavailableError(
+                f"OpenGL (EGL) is not available here ({error.__class__.__name__}: {error}); "
+                "use the NumPy renderer"
+            ) from None
+        self.moderngl = moderngl
+        self.lock = threading.Lock()
+        self.size = size
+        self.texture = None
+        try:
+            with self.ctx:
+                self._build(uvs, face, mouth, samples)
+        except Exception as error:  # GL too old, shader or framebuffer refused
+            self.ctx.release()
+            raise RendererUnavailableError(
+                f"OpenGL context cannot render ({error.__class__.__name__}: {error}); use the NumPy renderer"
+            ) from None
+        height, width = size
+        self.skin = np.empty((height, width, 4), np.uint8)
+        self.mouth = np.empty((height, width), np.uint8)
+
+    def _build(self, uvs, face, mouth, samples):
+        ctx = self.ctx
+        height, width = self.size
+        self.program = ctx.program(vertex_shader=_VERTEX_SHADER, fragment_shader=_FRAGMENT_SHADER)
+        self.program["frame_size"].value = (float(width), float(height))
+        self.program["skin_texture"].value = 0
+        self.positions = ctx.buffer(reserve=NUM_VERTICES * 3 * 4, dynamic=True)
+        self.uvs = ctx.buffer(np.ascontiguousarray(uvs, dtype=np.float32).tobytes())
+        indices = np.concatenate([face, mouth]).astype(np.int32)
+        self.ibo = ctx.buffer(indices.tobytes())
+        self.face_count = face.size
+        self.mouth_count = mouth.size
+        self.vao = ctx.vertex_array(
+            self.program,
+            [(self.positions, "3f", "in_position"), (self.uvs, "2f", "in_uv")],
+            index_buffer=self.ibo,
+            index_element_size=4,
+        )
+        if samples is None:
+            software = any(name in ctx.info["GL_RENDERER"].lower() for name in SOFTWARE_RENDERERS)
+            samples = 0 if software else 4
+        samples = min(int(samples), ctx.max_samples) if samples > 1 else 0
+        self.samples = samples
+        self.fbo = self._framebuffer(samples)
+        # A multisampled target is resolved into a plain one before readback.
+        self.resolved = self._framebuffer(0) if samples else self.fbo
+
+    def _framebuffer(self, samples):
+        size = (self.size[1], self.size[0])
+        colour = [
+            self.ctx.renderbuffer(size, 4, samples=samples),
+            self.ctx.renderbuffer(size, 1, samples=samples),
+        ]
+        return self.ctx.framebuffer(colour, self.ctx.depth_renderbuffer(size, samples=samples))
+
+    def set_texture(self, rgb):
+        side_y, side_x = rgb.shape[:2]
+        with self.lock, self.ctx:
+            if self.texture is not None:
+                self.texture.release()
+            self.texture = self.ctx.texture((side_x, side_y), 3, rgb.tobytes(), alignment=1)
+            self.texture.build_mipmaps()
+            self.texture.filter = (self.moderngl.LINEAR_MIPMAP_LINEAR, self.moderngl.LINEAR)
+            self.texture.repeat_x = False
+            self.texture.repeat_y = False
+
+    def render(self, vertices):
+        moderngl = self.moderngl
+        positions = np.ascontiguousarray(vertices, dtype=np.float32)
+        a, b = depth_transform(positions[:, 2])
+        # The context is made current on each call, so any thread may render.
+        with self.lock, self.ctx:
+            ctx = self.ctx
+            self.positions.write(positions.tobytes())
+            self.program["depth_map"].value = (a, b)
+            self.fbo.use()
+            self.fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+            ctx.enable(moderngl.DEPTH_TEST)
+            ctx.disable(moderngl.BLEND | moderngl.CULL_FACE)
+            self.texture.use(0)
+            self.program["mouth_pass"].value = False
+            self.vao.render(moderngl.TRIANGLES, vertices=self.face_count, first=0)
+            self.program["mouth_pass"].value = True
+            self.vao.render(moderngl.TRIANGLES, vertices=self.mouth_count, first=self.face_count)
+            if self.resolved is not self.fbo:
+                ctx.copy_framebuffer(self.resolved, self.fbo)
+            self.resolved.read_into(self.skin, components=4, attachment=0)
+            self.resolved.read_into(self.mouth, components=1, attachment=1)
+        rgba = np.multiply(self.skin, np.float32(1 / 255), dtype=np.float32)
+        mouth = np.multiply(self.mouth, np.float32(1 / 255), dtype=np.float32)
+        return RenderOutput(rgba=rgba, mouth=mouth)
+
+    def release(self):
+        with self.lock:
+            self.ctx.release()

@@ -1,0 +1,198 @@
+"""Framing and compositing, on the astronaut photo."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from talking_head.face.topology import CHIN, INNER_LIP_LOWER, INNER_LIP_UPPER, MOUTH_CORNERS, load_topology
+from talking_head.render.compose import (
+    Compositor,
+    crop_photo,
+    displacement_operator,
+    feather_alpha,
+    make_framing,
+    to_output,
+)
+from talking_head.render.gl import FaceRenderer
+from talking_head.render.rasterize import rasterize
+from talking_head.types import FaceLandmarks, Framing
+
+SIZE = 256
+
+
+def projection_texture(image, points, topology, size):
+    """(S, S, 4) uint8: each texel samples the image where its mesh point is."""
+    frags = rasterize(topology.uvs * size, topology.triangles, (size, size))
+    xy = frags.interpolate(points[:, :2], topology.triangles).astype(np.float32)
+    _, (rows, cols) = ndimage.distance_transform_edt(~frags.covered, return_indices=True)
+    xy = xy[rows, cols]  # off-footprint texels repeat their nearest texel
+    rgb = cv2.remap(image, xy[..., 0] - 0.5, xy[..., 1] - 0.5, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return np.dstack([rgb, np.where(frags.covered, 255, 0).astype(np.uint8)])
+
+
+def jaw_open(reference, pixels):
+    """Move everything below the mouth's midline down, most at the chin."""
+    middle = (reference[list(INNER_LIP_UPPER)] + reference[list(INNER_LIP_LOWER)]) / 2.0
+    order = np.argsort(middle[:, 0])
+    line = np.interp(reference[:, 0], middle[order, 0], middle[order, 1])
+    centre = reference[list(MOUTH_CORNERS), 0].mean()
+    spread = 0.4 * np.ptp(reference[:, 0])
+    weight = (reference[:, 1] > line + 0.5) * np.exp(-(((reference[:, 0] - centre) / spread) ** 2))
+    weight[list(MOUTH_CORNERS) + [78, 308]] = 0.0
+    moved = reference.copy()
+    moved[:, 1] += pixels * weight
+    return moved
+
+
+@pytest.fixture(scope="module")
+def landmarks(astronaut, detector):
+    return FaceLandmarks(points=detector.detect_all(astronaut)[0], image_size=astronaut.shape[:2])
+
+
+@pytest.fixture(scope="module")
+def scene(astronaut, landmarks):
+    """Framed photo, its mesh in output pixels, and a renderer with a matching texture."""
+    topology = load_topology()
+    framing = make_framing(landmarks, "crop", SIZE)
+    photo = crop_photo(astronaut, framing)
+    reference = to_output(landmarks.mesh_points, framing)
+    renderer = FaceRenderer(framing.size, topology)
+    renderer.set_texture(projection_texture(photo, reference, topology, 512))
+    yield photo, reference, renderer
+    renderer.close()
+
+
+def test_crop_framing_is_square_and_holds_the_face(landmarks):
+    framing = make_framing(landmarks, "crop", SIZE)
+    assert framing.size == (SIZE, SIZE)
+    points = to_output(landmarks.mesh_points, framing)
+    assert points[:, :2].min() > 0.15 * SIZE and points[:, :2].max() < 0.85 * SIZE
+    face = np.ptp(points[:, :2], axis=0).max()
+    assert 0.35 * SIZE < face < 0.55 * SIZE
+    # Room for the neck below the chin, more than for the hair above the forehead.
+    assert SIZE - points[CHIN, 1] > points[:, 1].min()
+
+
+def test_full_framing_keeps_aspect_with_even_sides():
+    landmarks = FaceLandmarks(points=np.zeros((478, 3)), image_size=(301, 457))
+    framing = make_framing(landmarks, "full", 512)
+    height, width = framing.size
+    assert width == 512 and height % 2 == 0 and width % 2 == 0
+    assert abs(height / width - 301 / 457) < 0.01
+    assert framing.affine[0, 2] == 0.0 and framing.affine[1, 2] == 0.0
+
+
+def test_bad_framing_arguments(landmarks):
+    with pytest.raises(ValueError):
+        make_framing(landmarks, "zoom")
+    with pytest.raises(ValueError):
+        make_framing(landmarks, "crop", 8)
+
+
+def test_crop_photo_follows_pixel_centres():
+    ramp = np.tile((np.arange(128) * 2).astype(np.uint8)[None, :, None], (64, 1, 3))
+    # Downscale by 2: output pixel j covers photo pixels 2j and 2j + 1.
+    half = Framing("full", np.array([[0.5, 0.0, 0.0], [0.0, 0.5, 0.0]]), (32, 64))
+    out = crop_photo(ramp, half)[..., 0].astype(float)
+    np.testing.assert_allclose(out[16, 2:-2], 4 * np.arange(2, 62) + 1, atol=1)
+    # Upscale by 2 with an offset: output centre X samples photo x = (X + 10) / 2.
+    double = Framing("crop", np.array([[2.0, 0.0, -10.0], [0.0, 2.0, -10.0]]), (64, 64))
+    out = crop_photo(ramp, double)[..., 0].astype(float)
+    np.testing.assert_allclose(out[32, 2:-2], np.arange(2, 62) + 9.5, atol=1)
+
+
+def test_crop_beyond_the_photo_replicates_its_border():
+    image = np.zeros((100, 100, 3), np.uint8)
+    image[:, :50] = 200
+    framing = Framing("crop", np.array([[1.0, 0.0, 60.0], [0.0, 1.0, 60.0]]), (120, 120))
+    out = crop_photo(image, framing)
+    assert (out[:, :60, 0] == 200).all()  # left of the photo: its left column repeated
+    assert (out[:60, 65:105, 0] == 200).all()  # above it: its top row repeated
+
+
+def test_to_output_scales_depth():
+    framing = Framing("crop", np.array([[2.0, 0.0, 5.0], [0.0, 2.0, -3.0]]), (64, 64))
+    out = to_output(np.array([[1.0, 2.0, 3.0]]), framing)
+    np.testing.assert_allclose(out, [[7.0, 1.0, 6.0]])
+    assert to_output(np.array([[1.0, 2.0]]), framing).shape == (1, 2)
+
+
+def test_displacement_operator_follows_mesh_and_fades(scene):
+    photo, reference, _ = scene
+    grid = (SIZE // 8, SIZE // 8)
+    operator = displacement_operator(reference, load_topology().triangles, grid, photo.shape[:2])
+    field = (operator @ np.tile([[3.0, -2.0]], (468, 1))).reshape(*grid, 2)
+    # A uniform move is reproduced across the face and is zero in the far corner.
+    centre = (reference[:, :2].mean(axis=0) / 8).astype(int)
+    np.testing.assert_allclose(field[centre[1], centre[0]], [3.0, -2.0], atol=0.05)
+    assert np.abs(field[0, 0]).max() == 0.0
+
+
+def test_feather_stays_inside_coverage():
+    coverage = np.zeros((40, 40), np.float32)
+    coverage[10:30, 10:30] = 1.0
+    alpha = feather_alpha(coverage, 3)
+    assert alpha[coverage == 0].max() == 0.0
+    assert alpha[20, 20] == pytest.approx(1.0)
+    assert 0.0 < alpha[13, 20] < 1.0
+
+
+def test_identity_reproduces_the_photo(scene):
+    photo, reference, renderer = scene
+    frame = Compositor(photo, reference).compose(renderer.render(reference), reference)
+    assert frame.rgb.shape == photo.shape and frame.rgb.dtype == np.uint8
+    outside = frame.face_alpha == 0
+    assert outside.mean() > 0.5
+    np.testing.assert_array_equal(frame.rgb[outside], photo[outside])
+    # Inside, the re-rendered face matches the photo (the mouth is filled dark).
+    near_mouth = cv2.dilate((frame.mouth_mask > 0).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    inside = (frame.face_alpha > 0.5) & ~near_mouth
+    diff = np.abs(frame.rgb[inside].astype(float) - photo[inside]).mean()
+    assert diff < 4.0
+    assert frame.rgb[frame.mouth_mask > 0.99].max() < 60  # dark fill
+
+
+def test_open_jaw_moves_the_neck_without_a_seam(scene):
+    photo, reference, renderer = scene
+    # A green marker across the neck, a little below the chin.
+    marked = photo.copy()
+    chin_x, chin_y = reference[CHIN, :2].round().astype(int)
+    marker_y = chin_y + 12
+    marked[marker_y - 1 : marker_y + 2, chin_x - 15 : chin_x + 16] = (0, 255, 0)
+    compositor = Compositor(marked, reference)
+    moved = jaw_open(reference, 8.0)
+    render = renderer.render(moved)
+    frame = compositor.compose(render, moved)
+
+    def marker_row(image):
+        """Sub-pixel row of the green bar (centroid of green excess)."""
+        band = image[chin_y : chin_y + 40, chin_x - 8 : chin_x + 9].astype(float)
+        excess = np.clip(band[..., 1] - band[..., 0], 0, None).sum(axis=1)
+        return chin_y + (excess * np.arange(len(excess))).sum() / excess.sum()
+
+    assert marker_row(marked) == pytest.approx(marker_y, abs=0.5)
+    shift = marker_row(frame.rgb) - marker_row(marked)
+    # The neck follows the chin (8 px), fading with distance from it.
+    assert 4.5 < shift < 8.5
+
+    # No seam: in the feather band, the rendered skin agrees with the warped
+    # photo beneath it much better than with the unwarped photo.
+    band = (frame.face_alpha > 0.05) & (frame.face_alpha < 0.95) & (render.alpha > 0.99)
+    lower = np.zeros_like(band)
+    lower[int(reference[list(INNER_LIP_LOWER), 1].max()) :] = True
+    band &= lower  # the part of the outline that moved
+    assert band.sum() > 50
+    skin = render.rgba[..., :3][band] * 255.0
+    warped = compositor.warp_photo(moved)[band].astype(float)
+    still = marked[band].astype(float)
+    assert np.abs(skin - warped).mean() < 0.6 * np.abs(skin - still).mean()
+    # ... and the outline is not sharper than the photo's own edges there.
+    def gradient(image):
+        grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        return np.hypot(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1))
+
+    reference_band = cv2.dilate(band.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    assert gradient(frame.rgb)[band].max() <= 1.25 * gradient(marked)[reference_band].max() + 10.0

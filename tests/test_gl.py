@@ -1,0 +1,207 @@
+"""The face renderer: OpenGL against the NumPy reference, on a real face."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import cv2
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from talking_head.errors import RendererUnavailableError
+from talking_head.face.topology import INNER_LIP_LOWER, INNER_LIP_UPPER, load_topology
+from talking_head.render.gl import FaceRenderer, depth_transform
+from talking_head.render.rasterize import rasterize
+
+SIZE = (256, 256)
+# Lower inner lip without the mouth corners (78, 308), which stay put.
+LOWER_INNER = (14, 87, 178, 88, 95, 317, 402, 318, 324)
+
+
+def projection_texture(image, points, topology, size):
+    """(S, S, 4) uint8: each texel samples the photo where its mesh point is."""
+    frags = rasterize(topology.uvs * size, topology.triangles, (size, size))
+    xy = frags.interpolate(points[:, :2], topology.triangles).astype(np.float32)
+    _, (rows, cols) = ndimage.distance_transform_edt(~frags.covered, return_indices=True)
+    xy = xy[rows, cols]  # off-footprint texels repeat their nearest texel
+    rgb = cv2.remap(image, xy[..., 0] - 0.5, xy[..., 1] - 0.5, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return np.dstack([rgb, np.where(frags.covered, 255, 0).astype(np.uint8)])
+
+
+@pytest.fixture(scope="module")
+def topology():
+    return load_topology()
+
+
+@pytest.fixture(scope="module")
+def photo_points(astronaut, detector):
+    return detector.detect_all(astronaut)[0][:468]
+
+
+@pytest.fixture(scope="module")
+def face(photo_points):
+    """(468, 3) the astronaut's mesh scaled into a 256 x 256 frame (face ~200 px)."""
+    low, high = photo_points[:, :2].min(axis=0), photo_points[:, :2].max(axis=0)
+    scale = 200.0 / (high - low).max()
+    out = photo_points * scale
+    out[:, :2] += 128.0 - (low + high) / 2.0 * scale
+    return out
+
+
+@pytest.fixture(scope="module")
+def texture(astronaut, photo_points, topology):
+    return projection_texture(astronaut, photo_points, topology, 256)
+
+
+def make_renderer(backend, topology):
+    try:
+        return FaceRenderer(SIZE, topology, backend=backend)
+    except RendererUnavailableError as error:
+        pytest.skip(f"no OpenGL (EGL) context can be created here: {error}")
+
+
+@pytest.fixture(scope="module")
+def gl_renderer(topology, texture):
+    renderer = make_renderer("gl", topology)
+    renderer.set_texture(texture)
+    yield renderer
+    renderer.close()
+
+
+@pytest.fixture(scope="module")
+def numpy_renderer(topology, texture):
+    renderer = FaceRenderer(SIZE, topology, backend="numpy")
+    renderer.set_texture(texture)
+    return renderer
+
+
+@pytest.fixture(params=["gl", "numpy"])
+def renderer(request):
+    return request.getfixturevalue(f"{request.param}_renderer")
+
+
+def closed_mouth(face):
+    out = face.copy()
+    out[list(INNER_LIP_LOWER)] = face[list(INNER_LIP_UPPER)]
+    return out
+
+
+def opened_mouth(face, pixels=8.0):
+    out = closed_mouth(face)
+    out[list(LOWER_INNER), 1] += pixels
+    return out
+
+
+def straight(rgba):
+    return rgba[..., :3] / np.maximum(rgba[..., 3:], 1e-6)
+
+
+def test_gl_matches_numpy_reference(gl_renderer, numpy_renderer, face):
+    gl, ref = gl_renderer.render(face), numpy_renderer.render(face)
+    assert gl.rgba.shape == (*SIZE, 4) and gl.rgba.dtype == np.float32
+    assert gl.mouth.shape == SIZE and gl.mouth.dtype == np.float32
+    a, b = gl.alpha > 0.5, ref.alpha > 0.5
+    assert b.sum() > 20000  # a real face, not an empty frame
+    assert (a & b).sum() / (a | b).sum() > 0.98
+    both = a & b
+    colour_diff = np.abs(straight(gl.rgba)[both] - straight(ref.rgba)[both]).mean()
+    assert colour_diff < 3.0 / 255.0
+    # The astronaut smiles with parted lips: both see the same mouth opening.
+    m, n = gl.mouth > 0.5, ref.mouth > 0.5
+    assert n.sum() > 100
+    assert (m & n).sum() / (m | n).sum() > 0.9
+
+
+@pytest.mark.parametrize("backend", ["gl", "numpy"])
+def test_renders_the_texture_upright(backend, topology, face):
+    """Texture row 0 (v = 0, forehead) lands at the top of the frame."""
+    texture = np.zeros((64, 64, 4), np.uint8)
+    texture[:32] = (255, 0, 0, 255)
+    texture[32:] = (0, 0, 255, 255)
+    with make_renderer(backend, topology) as renderer:
+        renderer.set_texture(texture)
+        out = renderer.render(face)
+    rows = np.nonzero(out.alpha.max(axis=1) > 0.5)[0]
+    colour, covered = straight(out.rgba), out.alpha > 0.5
+    top, bottom = rows[:10], rows[-10:]
+    assert colour[top][covered[top]][:, 0].mean() > 0.9  # red forehead
+    assert colour[bottom][covered[bottom]][:, 2].mean() > 0.9  # blue chin
+
+
+def test_mouth_mask_only_when_lips_part(renderer, face):
+    closed = renderer.render(closed_mouth(face))
+    opened = renderer.render(opened_mouth(face, 8.0))
+    assert closed.mouth.sum() < 1.0
+    assert opened.mouth.sum() > 200.0
+    # The opening is a hole in the skin: no skin where the mouth shows.
+    assert opened.alpha[opened.mouth > 0.99].max() < 0.01
+    # ... and it lies between the lips.
+    rows, cols = np.nonzero(opened.mouth > 0.5)
+    lips = face[list(INNER_LIP_UPPER)]
+    assert lips[:, 0].min() - 1 <= cols.min() and cols.max() <= lips[:, 0].max() + 1
+
+
+def test_mouth_hidden_behind_skin_is_not_drawn(renderer, face):
+    """Slide the opening under the cheek: in front of the skin it shows, far
+    behind it the skin wins the depth test."""
+    moved = opened_mouth(face, 8.0)
+    ids = list(set(INNER_LIP_UPPER + LOWER_INNER))
+    moved[ids, 0] += 45.0
+    moved[ids, 2] -= 10_000.0
+    in_front = renderer.render(moved).mouth.sum()
+    moved[ids, 2] += 20_000.0
+    behind = renderer.render(moved).mouth.sum()
+    assert in_front > 200.0
+    assert behind < 0.3 * in_front
+
+
+def test_render_from_another_thread(gl_renderer, face):
+    expected = gl_renderer.render(face)
+    with ThreadPoolExecutor(1) as pool:
+        other = pool.submit(gl_renderer.render, face).result()
+    np.testing.assert_array_equal(other.rgba, expected.rgba)
+
+
+def test_depth_transform_keeps_range_inside_clip_space():
+    z = np.array([-40.0, 3.0, 25.0])
+    a, b = depth_transform(z)
+    ndc = a * z + b
+    assert ndc.min() == pytest.approx(-0.9) and ndc.max() == pytest.approx(0.9)
+    a, b = depth_transform(np.zeros(3))  # flat face: finite
+    assert np.isfinite([a, b]).all()
+
+
+def test_bad_inputs(topology, numpy_renderer):
+    with pytest.raises(ValueError):
+        FaceRenderer(SIZE, topology, backend="vulkan")
+    fresh = FaceRenderer(SIZE, topology, backend="numpy")
+    with pytest.raises(RuntimeError):
+        fresh.render(np.zeros((468, 3)))
+    with pytest.raises(ValueError):
+        numpy_renderer.render(np.zeros((478, 3)))
+    with pytest.raises(ValueError):
+        numpy_renderer.set_texture(np.zeros((8, 8, 4), np.float32))
+
+
+def test_falls_back_to_numpy_without_egl(topology, monkeypatch):
+    import moderngl
+
+    def no_display(*args, **kwargs):
+        raise RuntimeError("eglGetDisplay failed")
+
+    monkeypatch.setattr(moderngl, "create_standalone_context", no_display)
+    assert FaceRenderer(SIZE, topology).backend == "numpy"
+    with pytest.raises(RendererUnavailableError, match="NumPy"):
+        FaceRenderer(SIZE, topology, backend="gl")
+
+
+def test_multisampling_softens_only_edges(topology, texture, face, gl_renderer):
+    with FaceRenderer(SIZE, topology, backend="gl", samples=4) as renderer:
+        renderer.set_texture(texture)
+        smooth = renderer.render(opened_mouth(face))
+    sharp = gl_renderer.render(opened_mouth(face))
+    partial = (smooth.mouth > 0.01) & (smooth.mouth < 0.99)
+    assert partial.sum() > 20  # anti-aliased lip edge
+    assert abs(smooth.mouth.sum() - sharp.mouth.sum()) < 0.1 * sharp.mouth.sum()
+    assert abs(smooth.alpha.sum() - sharp.alpha.sum()) < 0.01 * sharp.alpha.sum()
