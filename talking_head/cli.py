@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import BACKENDS, FRAMINGS, TEXTURE_MODES, RenderConfig
+from .config import BACKENDS, DEVICES, FRAMINGS, TEXTURE_MODES, GenerationConfig, RenderConfig
 from .errors import InputError, OutputPathError, TalkingHeadError
 
 
@@ -34,9 +34,12 @@ def _render_options(parser: argparse.ArgumentParser, texture: bool = True, frame
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
 
 
-def _config(args: argparse.Namespace) -> RenderConfig:
-    names = {f.name for f in fields(RenderConfig)}
-    return RenderConfig(**{k: v for k, v in vars(args).items() if k in names})
+def _config(args: argparse.Namespace, kind: type = RenderConfig) -> RenderConfig:
+    names = {f.name for f in fields(kind)}
+    try:
+        return kind(**{k: v for k, v in vars(args).items() if k in names})
+    except ValueError as error:
+        raise InputError(str(error)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,6 +67,26 @@ def build_parser() -> argparse.ArgumentParser:
     animate.add_argument("--coeffs", required=True, type=Path, help=".npy array, frames x K")
     animate.add_argument("--out", required=True, type=Path, help="output .mp4")
     _render_options(animate)
+
+    generate = commands.add_parser(
+        "generate",
+        help="photo + audio -> talking-head video",
+        description="Render a talking-head MP4 (H.264 + AAC) of the photo's face speaking the audio.",
+    )
+    generate.add_argument("--photo", required=True, type=Path, help="portrait photo (JPEG, PNG, WebP)")
+    generate.add_argument("--audio", required=True, type=Path,
+                          help="speech: WAV, MP3, M4A/AAC, OGG/Opus, WebM, FLAC, or a video's audio track")
+    generate.add_argument("--out", required=True, type=Path, help="output .mp4 (its folder must exist)")
+    defaults = GenerationConfig()
+    generate.add_argument("--smoothing", type=int, default=defaults.smoothing,
+                          help="raised-cosine smoothing half window l in frames, 0-10")
+    generate.add_argument("--device", choices=DEVICES, default=defaults.device, help="AudioNet device")
+    generate.add_argument("--max-audio-seconds", type=float, default=defaults.max_audio_seconds,
+                          help="refuse longer audio")
+    generate.add_argument("--audionet", type=str, default=None, help="AudioNet weights (default: shipped)")
+    generate.add_argument("--intermediates", type=Path, default=None,
+                          help="folder for the texture, raw/final coefficients (.npy) and their plot")
+    _render_options(generate)
 
     commands.add_parser("rig-names", help="print the expression rig's blendshape names, one per line")
     return parser
@@ -144,6 +167,32 @@ def run_animate(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_generate(args: argparse.Namespace) -> int:
+    from .pipeline import TalkingHeadPipeline
+
+    pipeline = TalkingHeadPipeline(_config(args, GenerationConfig))
+    stages: dict[str, int] = {}
+
+    def progress(stage: str, fraction: float) -> None:
+        if stages.get(stage) != int(fraction * 10):
+            stages[stage] = int(fraction * 10)
+            print(f"\r{stage:>10} {fraction * 100:5.1f}%", end="", file=sys.stderr, flush=True)
+
+    try:
+        result = pipeline.generate(args.photo, str(args.audio), str(args.out), overwrite=args.overwrite,
+                                   intermediates=args.intermediates, progress=progress)
+    finally:
+        print(file=sys.stderr)
+        pipeline.close()
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    compute = sum(v for k, v in result.timings.items() if k != "render")
+    print(f"wrote {result.video}: {result.frames} frames, {result.duration:.2f} s "
+          f"(audio {result.audio_duration:.2f} s) in {compute:.1f} s "
+          f"({compute / max(result.duration, 1e-9):.2f} s per second of video)")
+    return 0
+
+
 def run_rig_names(args: argparse.Namespace) -> int:
     from .face.rig import load_rig
 
@@ -151,7 +200,7 @@ def run_rig_names(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"texture": run_texture, "animate": run_animate, "rig-names": run_rig_names}
+COMMANDS = {"texture": run_texture, "animate": run_animate, "generate": run_generate, "rig-names": run_rig_names}
 
 
 def main(argv: list[str] | None = None) -> int:

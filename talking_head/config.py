@@ -33,3 +33,25 @@ class RenderConfig:
             raise ValueError(f"texture_size must be within 64..4096, got {self.texture_size}")
         if not 1 <= self.fps <= 120:
             raise ValueError(f"fps must be within 1..120, got {self.fps}")
+
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class GenerationConfig(RenderConfig):
+    """Everything `generate` needs besides the inputs."""
+
+    smoothing: int = 0  # raised-cosine half window l in frames (0 = off, up to 10)
+    device: str = "auto"  # AudioNet device: auto (CUDA when present), cpu, cuda
+    max_audio_seconds: float = 600.0  # longer audio is refused with a clear message
+    audionet: str | None = None  # path to AudioNet weights; None = the shipped ones
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0 <= self.smoothing <= 10:
+            raise ValueError(f"smoothing must be within 0..10, got {self.smoothing}")
+        if self.device not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES}, got {self.device!r}")
+        if self.max_audio_seconds <= 0:
+            raise ValueError("max_audio_seconds must be positive")

@@ -8,7 +8,7 @@ from typing import Callable
 
 import numpy as np
 
-from .config import RenderConfig
+from .config import GenerationConfig, RenderConfig
 from .errors import InputError
 from .face.landmarks import LandmarkDetector
 from .face.reconstruct import posed_vertices, reconstruct
@@ -18,7 +18,7 @@ from .face.topology import Topology, load_topology
 from .media import load_image
 from .render.compose import Compositor, crop_photo, make_framing, to_output
 from .render.gl import FaceRenderer
-from .types import FaceReconstruction, FaceTexture, Framing, Photo, RenderedFrame
+from .types import CoefficientTrack, FaceReconstruction, FaceTexture, Framing, GenerationResult, Photo, RenderedFrame
 
 Progress = Callable[[str, float], None]
 
@@ -83,17 +83,136 @@ class FaceAnimator:
 
 
 class TalkingHeadPipeline:
-    """Photo (and, later, audio) in, textured face and video out.
+    """Photo and audio in, talking-head video out.
+
+    Models (landmarks, rig, AudioNet) load once and are reused across calls.
 
     Args:
-        config: rendering settings.
+        config: rendering and generation settings.
     """
 
     def __init__(self, config: RenderConfig | None = None):
-        self.config = config or RenderConfig()
+        self.config = config if config is not None else GenerationConfig()
         self.topology = load_topology()
         self.rig = load_rig()
         self._detector: LandmarkDetector | None = None
+        self._audionet = None
+
+    @property
+    def device(self) -> str:
+        import torch
+
+        wanted = getattr(self.config, "device", "auto")
+        if wanted == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        if wanted == "cuda" and not torch.cuda.is_available():
+            raise InputError("--device cuda was asked for, but no CUDA GPU is available")
+        return wanted
+
+    @property
+    def audionet(self):
+        if self._audionet is None:
+            from .audio.audionet import load_audionet
+
+            self._audionet = load_audionet(getattr(self.config, "audionet", None), device=self.device)
+        return self._audionet
+
+    def predict_coefficients(self, clip, base: np.ndarray, progress: Progress | None = None) -> np.ndarray:
+        """AudioNet over the audio, streamed window batch by window batch.
+
+        Args:
+            clip: decoded AudioClip.
+            base: (K,) coefficients for the columns AudioNet does not drive
+                (the photo's own expression).
+        Returns:
+            (T, K) float64 with T = frame_count(clip.duration, fps).
+        """
+        from .audio.audionet import predict
+        from .audio.features import frame_count, iter_feature_windows
+
+        report = progress or (lambda stage, fraction: None)
+        fps = self.config.fps
+        total = frame_count(clip.duration, fps)
+        net = self.audionet
+        columns = [self.rig.index(name) for name in net.config.names]
+        coeffs = np.tile(np.asarray(base, dtype=np.float64), (total, 1))
+        done = 0
+        for batch in iter_feature_windows(clip, fps=fps, chunk_frames=500):
+            coeffs[done : done + len(batch), columns] = predict(net, batch)
+            done += len(batch)
+            report("audionet", done / total)
+        return coeffs
+
+    def generate(
+        self,
+        photo: Photo | str | np.ndarray,
+        audio: str,
+        out: str,
+        overwrite: bool = False,
+        intermediates: str | None = None,
+        progress: Progress | None = None,
+    ) -> GenerationResult:
+        """Photo + audio -> MP4 (H.264 + AAC) at ``out``.
+
+        Frames stream to the encoder; only the (T, K) coefficient track is held
+        in memory. The file appears only when complete.
+
+        Raises:
+            UnreadableImageError, NoFaceError, FaceTooSmallError, AudioError,
+            OutputPathError.
+        """
+        from pathlib import Path
+
+        from .audio.decode import decode_audio, is_silent
+        from .motion.smoothing import smooth
+        from .video import VideoWriter, check_output_path
+
+        report = progress or (lambda stage, fraction: None)
+        config = self.config
+        out = check_output_path(out, overwrite)
+        folder = Path(intermediates) if intermediates else None
+        if folder is not None and not folder.parent.is_dir():
+            raise InputError(f"Parent folder of --intermediates does not exist: {folder.parent}")
+        timings: dict[str, float] = {}
+        notes: list[str] = []
+
+        start = time.perf_counter()
+        report("audio", 0.0)
+        clip = decode_audio(audio, max_seconds=getattr(config, "max_audio_seconds", 600.0))
+        if is_silent(clip):
+            notes.append("the audio is silent: the mouth stays closed")
+        timings["audio"] = time.perf_counter() - start
+
+        asset = self.analyse(photo, progress)
+        timings.update(asset.timings)
+        notes.extend(asset.notes)
+
+        start = time.perf_counter()
+        raw = self.predict_coefficients(clip, asset.reconstruction.expression, progress)
+        timings["audionet"] = time.perf_counter() - start
+        start = time.perf_counter()
+        final = np.clip(smooth(raw, getattr(config, "smoothing", 0)), self.rig.lower, self.rig.upper)
+        timings["smoothing"] = time.perf_counter() - start
+        track = CoefficientTrack(self.rig.names, raw, final, config.fps)
+
+        start = time.perf_counter()
+        animator = self.animator(asset, config)
+        timings["render_setup"] = time.perf_counter() - start
+        render_time = 0.0
+        with VideoWriter(out, animator.size, config.fps, audio=audio, overwrite=overwrite) as writer:
+            for index, row in enumerate(final):
+                tick = time.perf_counter()
+                frame = animator.frame(row)
+                render_time += time.perf_counter() - tick
+                writer.write(frame.rgb)
+                if index % 25 == 0:
+                    report("render", index / len(final))
+        timings["render"] = render_time
+        timings["render_and_encode"] = time.perf_counter() - start
+        report("render", 1.0)
+        if folder is not None:
+            write_intermediates(folder, asset, track)
+        return GenerationResult(out, len(final), len(final) / config.fps, clip.duration, track, timings, tuple(notes))
 
     @property
     def detector(self) -> LandmarkDetector:
@@ -156,3 +275,40 @@ class TalkingHeadPipeline:
         if self._detector is not None:
             self._detector.close()
             self._detector = None
+
+
+def write_intermediates(folder, asset: FaceAsset, track: CoefficientTrack) -> None:
+    """Texture, raw and final coefficients (.npy) and a plot of the main ones."""
+    import cv2
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(exist_ok=True)
+    cv2.imwrite(str(folder / "texture.png"), cv2.cvtColor(asset.texture.rgba, cv2.COLOR_RGBA2BGRA))
+    np.save(folder / "coefficients_raw.npy", track.raw)
+    np.save(folder / "coefficients_final.npy", track.final)
+    (folder / "coefficient_names.txt").write_text("\n".join(track.names) + "\n")
+    figure = plot_coefficients(track)
+    figure.savefig(folder / "coefficients.png", dpi=100)
+    plt.close(figure)
+
+
+def plot_coefficients(track: CoefficientTrack, names: tuple[str, ...] = ("jawOpen", "mouthFunnel", "mouthPucker", "mouthSmile_L", "mouthClose")):
+    """Matplotlib figure of the main coefficients over time, raw and final."""
+    import matplotlib.pyplot as plt
+
+    time_axis = np.arange(track.frames) / track.fps
+    shown = [n for n in names if n in track.names]
+    figure, axes = plt.subplots(len(shown), 1, figsize=(9, 1.6 * len(shown)), sharex=True, squeeze=False)
+    for axis, name in zip(axes[:, 0], shown):
+        column = track.names.index(name)
+        axis.plot(time_axis, track.raw[:, column], color="0.6", lw=1, label="raw")
+        axis.plot(time_axis, track.final[:, column], color="C0", lw=1.5, label="final")
+        axis.set_ylabel(name, fontsize=8)
+        axis.set_ylim(-0.05, 1.05)
+    axes[0, 0].legend(loc="upper right", fontsize=8)
+    axes[-1, 0].set_xlabel("seconds")
+    figure.tight_layout()
+    return figure
