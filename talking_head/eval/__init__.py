@@ -1,0 +1,1 @@
+"""Measuring outputs from their pixels: lip sync, jitter, sharpness, flicker."""
