@@ -88,6 +88,19 @@ def build_parser() -> argparse.ArgumentParser:
                           help="folder for the texture, raw/final coefficients (.npy) and their plot")
     _render_options(generate)
 
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="measure a talking-head video from its pixels",
+        description="Lip sync, jitter, sharpness (CPBD), identity, flicker and format of a video, "
+                    "from landmarks re-detected with MediaPipe.",
+    )
+    evaluate.add_argument("--video", required=True, type=Path, help="the video to measure")
+    evaluate.add_argument("--photo", type=Path, help="the photo it was made from (sharpness ratio, identity)")
+    evaluate.add_argument("--real-video", type=Path,
+                          help="a real video of the same speech: lip sync against its mouth opening "
+                               "(default: against the audio's loudness)")
+    evaluate.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
+
     commands.add_parser("rig-names", help="print the expression rig's blendshape names, one per line")
     return parser
 
@@ -193,6 +206,28 @@ def run_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from .eval.evaluate import evaluate_video
+
+    for path in (args.video, args.photo, args.real_video):
+        if path is not None and not path.is_file():
+            raise InputError(f"File not found: {path}")
+    if args.json is not None:
+        check_json = args.json
+        if not check_json.parent.is_dir():
+            raise OutputPathError(f"Output folder does not exist: {check_json.parent}")
+    result = evaluate_video(args.video, args.photo, args.real_video).as_dict()
+    width = max(len(k) for k in result)
+    for key, value in result.items():
+        shown = f"{value:.4f}" if isinstance(value, float) else str(value)
+        print(f"{key:<{width}}  {shown}")
+    if args.json is not None:
+        args.json.write_text(json.dumps(result, indent=1))
+    return 0
+
+
 def run_rig_names(args: argparse.Namespace) -> int:
     from .face.rig import load_rig
 
@@ -200,7 +235,8 @@ def run_rig_names(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"texture": run_texture, "animate": run_animate, "generate": run_generate, "rig-names": run_rig_names}
+COMMANDS = {"texture": run_texture, "animate": run_animate, "generate": run_generate,
+            "evaluate": run_evaluate, "rig-names": run_rig_names}
 
 
 def main(argv: list[str] | None = None) -> int:

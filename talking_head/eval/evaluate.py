@@ -1,0 +1,217 @@
+"""`evaluate`: measure a talking-head video from its pixels."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..face.landmarks import LandmarkDetector
+from ..media import load_image
+from ..types import Photo
+from ..video import probe_video, read_frames
+from .identity import face_descriptor, identity_distance
+from .metrics import (
+    MOUTH_POINTS,
+    STATIC_SKIN,
+    best_lag_correlation,
+    cpbd,
+    flicker,
+    interocular,
+    jitter,
+    loudness_envelope,
+    mouth_opening,
+    pearson,
+    region_mask,
+)
+
+FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152,
+             148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
+MAX_SHARPNESS_FRAMES = 60
+MAX_IDENTITY_FRAMES = 12
+
+
+@dataclass(frozen=True)
+class VideoTrack:
+    """Landmarks of every frame of a video.
+
+    Attributes:
+        points: (T, 478, 3) float64, NaN where no face was found.
+        fps: frames per second of the video.
+        size: (height, width).
+    """
+
+    points: np.ndarray
+    fps: float
+    size: tuple[int, int]
+
+    @property
+    def found(self) -> np.ndarray:
+        """(T,) bool, frames with a face."""
+        return np.isfinite(self.points[:, 0, 0])
+
+
+def track_video(path: str | Path, keep_frames: np.ndarray | None = None) -> tuple[VideoTrack, dict[int, np.ndarray]]:
+    """Detect landmarks on every frame (MediaPipe in tracking mode).
+
+    Args:
+        path: video file.
+        keep_frames: frame indices whose pixels to return as well.
+    Returns:
+        (track, {index: (H, W, 3) uint8}) for the kept frames.
+    """
+    info = probe_video(path)
+    kept: dict[int, np.ndarray] = {}
+    wanted = set(int(i) for i in keep_frames) if keep_frames is not None else set()
+    rows = []
+    with LandmarkDetector(max_faces=1, static=False) as detector:
+        for index, frame in enumerate(read_frames(path)):
+            faces = detector.detect_all(frame)
+            rows.append(faces[0] if faces else np.full((478, 3), np.nan))
+            if index in wanted:
+                kept[index] = frame
+    points = np.stack(rows) if rows else np.zeros((0, 478, 3))
+    return VideoTrack(points, info.fps, (info.height, info.width)), kept
+
+
+def resample_series(values: np.ndarray, fps_from: float, count: int, fps_to: float) -> np.ndarray:
+    """Linearly resample a per-frame series to another frame rate and length."""
+    times_from = np.arange(len(values)) / fps_from
+    return np.interp(np.arange(count) / fps_to, times_from, values)
+
+
+def _fill(series: np.ndarray) -> np.ndarray:
+    """Interpolate over NaN gaps (frames without a detected face)."""
+    good = np.isfinite(series)
+    if good.all() or not good.any():
+        return series
+    index = np.arange(len(series))
+    return np.interp(index, index[good], series[good])
+
+
+def face_sharpness(image: np.ndarray, points: np.ndarray) -> float:
+    """CPBD of the face region (hull of the face oval)."""
+    return cpbd(image, region_mask(points, FACE_OVAL, image.shape[:2]))
+
+
+def photo_sharpness(photo: Photo, points: np.ndarray, target_interocular: float) -> float:
+    """CPBD of the photo's face rescaled to the video's face size, for a fair ratio."""
+    scale = target_interocular / float(interocular(points[None])[0])
+    image = photo.rgb
+    if abs(scale - 1.0) > 0.02:
+        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=interpolation)
+    scaled = points.copy()
+    scaled[:, :2] *= scale
+    return face_sharpness(image, scaled)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Every number `evaluate` reports (NaN where not applicable)."""
+
+    frames: int
+    fps: float
+    duration: float
+    has_audio: bool
+    audio_video_difference: float
+    face_found_fraction: float
+    lip_sync_r: float
+    lip_sync_best_r: float
+    lip_sync_best_lag: int
+    lip_sync_reference: str
+    jitter_all: float
+    jitter_mouth: float
+    sharpness: float
+    photo_sharpness: float
+    identity_distance: float
+    flicker: float
+
+    def as_dict(self) -> dict:
+        return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in asdict(self).items()}
+
+
+def evaluate_video(
+    video: str | Path,
+    photo: str | Path | None = None,
+    real_video: str | Path | None = None,
+) -> Evaluation:
+    """Measure a video (see the module and metric docstrings).
+
+    Args:
+        video: the talking-head video to measure.
+        photo: the photo it was made from (for sharpness ratio and identity).
+        real_video: a real video of the same speech (lip-sync reference).
+    """
+    info = probe_video(video)
+    sample_sharp = np.unique(np.linspace(0, max(info.frames - 1, 0), min(info.frames, MAX_SHARPNESS_FRAMES)).astype(int))
+    sample_identity = sample_sharp[np.linspace(0, len(sample_sharp) - 1, min(len(sample_sharp), MAX_IDENTITY_FRAMES)).astype(int)]
+    track, frames = track_video(video, keep_frames=sample_sharp)
+    found = track.found
+    points = track.points
+
+    opening = _fill(mouth_opening(points)) if found.any() else np.full(len(points), np.nan)
+    if real_video is not None:
+        real, _ = track_video(real_video)
+        real_opening = _fill(mouth_opening(real.points))
+        reference = resample_series(real_opening, real.fps, len(opening), track.fps)
+        label = "real video mouth opening"
+    else:
+        from ..audio.decode import decode_audio
+
+        clip = decode_audio(video)
+        reference = loudness_envelope(clip.samples, clip.sample_rate, len(opening), track.fps)
+        label = "audio loudness"
+    r = pearson(opening, reference)
+    best_r, lag = best_lag_correlation(opening, reference)
+
+    good = points[found]
+    sharp = [face_sharpness(frames[i], points[i]) for i in sample_sharp if found[i]]
+    static = np.stack([region_mask(p, STATIC_SKIN, track.size) for p in points[found]]) if found.any() else None
+    all_frames_flicker = float("nan")
+    if static is not None and found.sum() > 1:
+        # Flicker over the sampled frames that are consecutive is too sparse; decode all frames once more.
+        total, count, previous = 0.0, 0, None
+        for index, frame in enumerate(read_frames(video)):
+            if previous is not None and found[index] and found[index - 1]:
+                mask = region_mask(points[index], STATIC_SKIN, track.size)
+                total += flicker(np.stack([previous, frame]), mask) * mask.sum()
+                count += mask.sum()
+            previous = frame
+        all_frames_flicker = total / count if count else float("nan")
+
+    photo_cpbd = identity = float("nan")
+    if photo is not None:
+        picture = load_image(photo)
+        with LandmarkDetector() as detector:
+            photo_points = detector.detect(picture).points
+        median_iod = float(np.nanmedian(interocular(good))) if len(good) else float("nan")
+        photo_cpbd = photo_sharpness(picture, photo_points, median_iod)
+        reference_descriptor = face_descriptor(picture.rgb, photo_points)
+        distances = [identity_distance(face_descriptor(frames[i], points[i]), reference_descriptor)
+                     for i in sample_identity if found[i]]
+        identity = float(np.mean(distances)) if distances else float("nan")
+
+    audio_difference = float("nan")
+    if info.audio_duration is not None:
+        audio_difference = info.audio_duration - info.duration
+    return Evaluation(
+        frames=info.frames,
+        fps=info.fps,
+        duration=info.duration,
+        has_audio=info.audio_codec is not None,
+        audio_video_difference=audio_difference,
+        face_found_fraction=float(found.mean()) if len(found) else 0.0,
+        lip_sync_r=r,
+        lip_sync_best_r=best_r,
+        lip_sync_best_lag=lag,
+        lip_sync_reference=label,
+        jitter_all=jitter(good) if len(good) >= 3 else float("nan"),
+        jitter_mouth=jitter(good, MOUTH_POINTS) if len(good) >= 3 else float("nan"),
+        sharpness=float(np.nanmean(sharp)) if sharp else float("nan"),
+        photo_sharpness=photo_cpbd,
+        identity_distance=identity,
+        flicker=all_frames_flicker,
+    )
