@@ -84,6 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--max-audio-seconds", type=float, default=defaults.max_audio_seconds,
                           help="refuse longer audio")
     generate.add_argument("--audionet", type=str, default=None, help="AudioNet weights (default: shipped)")
+    generate.add_argument("--no-mouth", dest="mouth", action="store_false",
+                          help="leave the mouth opening dark instead of rendering teeth and tongue (ablation)")
+    generate.add_argument("--no-blink", dest="blink", action="store_false", help="no automatic blinks")
+    generate.add_argument("--blink-seed", type=int, default=defaults.blink_seed, help="seed of the blink timing")
     generate.add_argument("--intermediates", type=Path, default=None,
                           help="folder for the texture, raw/final coefficients (.npy) and their plot")
     _render_options(generate)

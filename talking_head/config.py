@@ -46,6 +46,9 @@ class GenerationConfig(RenderConfig):
     device: str = "auto"  # AudioNet device: auto (CUDA when present), cpu, cuda
     max_audio_seconds: float = 600.0  # longer audio is refused with a clear message
     audionet: str | None = None  # path to AudioNet weights; None = the shipped ones
+    mouth: bool = True  # draw the mouth interior (teeth, tongue); False leaves the opening dark
+    blink: bool = True  # add natural eye blinks
+    blink_seed: int = 0  # seed of the blink timing
 
     def __post_init__(self) -> None:
         super().__post_init__()

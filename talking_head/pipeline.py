@@ -18,6 +18,7 @@ from .face.topology import Topology, load_topology
 from .media import load_image
 from .render.compose import Compositor, crop_photo, make_framing, to_output
 from .render.gl import FaceRenderer
+from .render.mouth import DarkMouth, RenderedMouth, neutral_mouth
 from .types import CoefficientTrack, FaceReconstruction, FaceTexture, Framing, GenerationResult, Photo, RenderedFrame
 
 Progress = Callable[[str, float], None]
@@ -65,7 +66,12 @@ class FaceAnimator:
         self.reference_vertices = to_output(reference, self.framing)
         self.renderer = FaceRenderer(self.framing.size, topology, backend=config.backend)
         self.renderer.set_texture(asset.texture.rgba)
-        self.compositor = Compositor(self.background, self.reference_vertices)
+        if getattr(config, "mouth", True):
+            neutral = self.vertices(neutral_mouth(rig.names, asset.reconstruction.expression))
+            completer = RenderedMouth.from_face(self.background, self.reference_vertices, neutral, topology)
+        else:
+            completer = DarkMouth()
+        self.compositor = Compositor(self.background, self.reference_vertices, completer=completer)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -164,6 +170,7 @@ class TalkingHeadPipeline:
         from pathlib import Path
 
         from .audio.decode import decode_audio, is_silent
+        from .motion.blink import apply_blinks, blink_track
         from .motion.smoothing import smooth
         from .video import VideoWriter, check_output_path
 
@@ -191,7 +198,11 @@ class TalkingHeadPipeline:
         raw = self.predict_coefficients(clip, asset.reconstruction.expression, progress)
         timings["audionet"] = time.perf_counter() - start
         start = time.perf_counter()
-        final = np.clip(smooth(raw, getattr(config, "smoothing", 0)), self.rig.lower, self.rig.upper)
+        driven = raw
+        if getattr(config, "blink", True):
+            blinks = blink_track(len(raw), config.fps, getattr(config, "blink_seed", 0))
+            driven = apply_blinks(raw, self.rig.names, blinks)
+        final = np.clip(smooth(driven, getattr(config, "smoothing", 0)), self.rig.lower, self.rig.upper)
         timings["smoothing"] = time.perf_counter() - start
         track = CoefficientTrack(self.rig.names, raw, final, config.fps)
 

@@ -17,6 +17,7 @@ from scipy.linalg import solveh_banded
 from ..face.topology import NUM_VERTICES, Topology, load_topology
 from ..types import FaceLandmarks, Framing, RenderedFrame
 from .gl import RenderOutput
+from .mouth import DarkMouth, MouthCompleter
 from .rasterize import rasterize
 
 FRAMING_MODES = ("crop", "full")
@@ -249,8 +250,9 @@ class Compositor:
         grid_step: px between nodes of the coarse displacement grid (at most
             ``MAX_GRID_NODES`` nodes per side).
         feather: px of the soft face edge; default 2 % of the face width (>= 2).
-        mouth_colour: RGB fill of the mouth opening until a mouth completer
-            paints it.
+        mouth_colour: RGB fill of the mouth opening when no completer is given.
+        completer: paints the mouth interior (``render.mouth``); default
+            ``DarkMouth(mouth_colour)``.
     """
 
     def __init__(
@@ -261,6 +263,7 @@ class Compositor:
         grid_step: int = 8,
         feather: int | None = None,
         mouth_colour: tuple[int, int, int] = MOUTH_COLOUR,
+        completer: MouthCompleter | None = None,
     ):
         photo = np.asarray(photo)
         if photo.ndim != 3 or photo.shape[2] != 3 or photo.dtype != np.uint8:
@@ -281,7 +284,7 @@ class Compositor:
         self._base = np.ascontiguousarray(np.stack([xs, ys], axis=-1))
         face_width = float(np.ptp(reference[:, 0]))
         self.feather = int(feather) if feather is not None else max(2, round(0.02 * face_width))
-        self._mouth_colour = np.asarray(mouth_colour, dtype=np.float32)
+        self.completer = completer if completer is not None else DarkMouth(mouth_colour)
 
     def displacement(self, vertices: np.ndarray) -> np.ndarray:
         """Dense displacement field of a frame.
@@ -321,14 +324,16 @@ class Compositor:
             vertices: (468, 3) the frame's mesh in output pixels.
         Returns:
             RenderedFrame: rgb (H, W, 3) uint8 with the mouth opening filled
-            dark; face_alpha the feathered coverage of skin plus mouth; mouth_mask
-            the mouth opening's coverage with a one-pixel soft edge.
+            by the completer; face_alpha the feathered coverage of skin plus
+            mouth; mouth_mask the mouth opening's coverage with a one-pixel
+            soft edge.
         """
         if render.rgba.shape[:2] != self.size:
             raise ValueError(f"render is {render.rgba.shape[:2]}, compositor frame is {self.size}")
         rgb = self.warp_photo(vertices)
         alpha = np.zeros(self.size, np.float32)
         mouth_mask = np.zeros(self.size, np.float32)
+        interior = np.zeros(self.size, np.float32)
         rows, cols = self._face_box(vertices)
         if rows.start < rows.stop and cols.start < cols.stop:
             # Everything below touches only the face's box: outside it alpha is 0.
@@ -341,12 +346,13 @@ class Compositor:
             # aliased (non-multisampled) render would show jagged lips.
             soft = np.maximum(cv2.GaussianBlur(mouth, (3, 3), 0.7), mouth)
             mouth_mask[box] = soft
-            shade = 1.25 - 0.5 * cv2.GaussianBlur(mouth, (0, 0), 2.0 * self.feather)
-            # Straight colour of the face layer: skin, shading into the mouth fill.
+            # Face layer: skin premultiplied by 1 - soft, black in the opening,
+            # where the completer adds the interior (weighted by soft * feather).
             colour = skin[..., :3] * (255.0 * (1.0 - soft) / np.maximum(skin[..., 3], 1e-3))[..., None]
-            colour += (soft * shade)[..., None] * self._mouth_colour
             mixed = cv2.blendLinear(colour, rgb[box].astype(np.float32), feather, 1.0 - feather)
             rgb[box] = cv2.convertScaleAbs(mixed)
+            interior[box] = soft * feather
+            rgb = self.completer.complete(rgb, interior, vertices)
         return RenderedFrame(rgb=rgb, face_alpha=alpha, mouth_mask=mouth_mask)
 
     def _face_box(self, vertices: np.ndarray) -> tuple[slice, slice]:

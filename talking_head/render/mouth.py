@@ -1,0 +1,671 @@
+"""Mouth completion: what shows through the opening between the lips.
+
+The renderer cuts the mouth opening out of the face (``RenderOutput.mouth``)
+and the compositor leaves it black; a completer paints the interior behind the
+lips, weighted by the opening's coverage, so the lips occlude it wherever they
+are. Two completers share one interface (``MouthCompleter``), which a learned
+inpainter (the paper's StyleGAN2 + pSp) can implement later:
+
+* ``DarkMouth``: a dark fill, lighter at its edge (the ablation, ``--no-mouth``).
+* ``RenderedMouth`` (default): a dark oral cavity, upper teeth fixed to the
+  skull, lower teeth and a tongue that move with the mandible, coloured from
+  the photo and shaded like its face.
+
+Geometry (``RenderedMouth.layout``) lives in a head frame of about canonical
+centimetres (``topology.py``: x right, y up, z to the viewer): each frame, a
+similarity fitted on skull landmarks that no expression moves places the
+head; the mandible's rotation about the rig's jaw hinge is read from the
+chin. Dental arches are circles (front) continued straight back, with
+textbook crown widths and heights; the upper incisal edge sits 3 mm below
+where the closed lips meet (on the person's own face with its mouth at
+rest), the lower incisors 2 mm higher and 2.5 mm behind (overbite, overjet). Only the front teeth are ever visible; the teeth
+darken with their depth along the arch (the dark "buccal corridor" of a smile).
+Drawing is per-pixel, vectorised, inside the mouth's bounding box, with
+anti-aliased edges from signed distances (no supersampling).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from ..face.pose import similarity_transform
+from ..face.rig import JAW_HINGE, rotate_x
+from ..face.topology import (
+    CHIN,
+    INNER_LIP_LOWER,
+    INNER_LIP_UPPER,
+    NUM_VERTICES,
+    OUTER_LIP_LOWER,
+    OUTER_LIP_UPPER,
+    Topology,
+    load_topology,
+)
+from ..types import RigidPose
+
+# Vertices no rig shape moves by more than 0.015 cm (nose, forehead, temples,
+# cheekbones): the skull, whose pose carries the upper teeth.
+SKULL_POINTS = (
+    4, 5, 195, 197, 3, 248, 10, 109, 338, 67, 297, 54, 284, 127, 356, 234, 454, 116, 345, 119, 348, 101, 330
+)
+INNER_CORNERS = (78, 308)
+MOUTH_OUTLINE = INNER_LIP_UPPER + INNER_LIP_LOWER[::-1][1:-1]
+LIP_OUTLINE = OUTER_LIP_UPPER + OUTER_LIP_LOWER[::-1][1:-1]
+DARK_COLOUR = (30, 15, 15)
+
+# Dental geometry in cm (adult averages, e.g. Wheeler's Dental Anatomy): crown
+# widths along the arch from the midline (central incisor, lateral incisor,
+# canine, two premolars) and crown heights; the arch is a circle of this radius
+# at the front (intercanine width ~3.4 cm upper, ~2.6 cm lower).
+UPPER_WIDTHS = (0.85, 0.66, 0.76, 0.70, 0.65)
+UPPER_HEIGHTS = (1.05, 0.90, 1.00, 0.80, 0.75)
+UPPER_RADIUS = 2.3
+LOWER_WIDTHS = (0.54, 0.59, 0.68, 0.70, 0.70)
+LOWER_HEIGHTS = (0.90, 0.90, 1.00, 0.80, 0.80)
+LOWER_RADIUS = 1.95
+# Upper incisal edge: below where the closed lips meet (maxillary incisor
+# display with the lips relaxed: 3.4 mm in women, 1.9 mm in men, Vig & Brundo
+# 1978) and behind the lip surface; the lower incisors relative to the upper
+# ones (overbite and overjet ~2-3 mm).
+UPPER_EDGE_DROP = 0.3
+TEETH_BEHIND_LIPS = 0.6
+OVERBITE = 0.2
+OVERJET = 0.25
+# Edge height of each tooth above the central incisor's, and the rise of the
+# arch towards the back (the smile arc; the curve of Spee), cm at the arch's
+# end.
+UPPER_STEPS = (0.0, 0.06, -0.02, 0.04, 0.06)
+LOWER_STEPS = (0.0, 0.0, -0.03, 0.03, 0.05)
+UPPER_RISE = 0.3
+LOWER_RISE = 0.12
+# Tongue: an ellipse whose top (the dorsum, seen over the lower incisors)
+# is above and behind the lower incisal edge, moving with the mandible; lit
+# at the front, fading into the dark over TONGUE_FADE towards its back.
+TONGUE_RISE = 0.45
+TONGUE_BACK = 0.6
+TONGUE_HALF_WIDTH = 1.9
+TONGUE_HALF_HEIGHT = 1.0
+TONGUE_FADE = 0.6
+# Shading, in cm: teeth darken with depth along the arch (Gaussian, so the
+# incisors stay bright, the canines half and the premolars dark); the lower
+# teeth sit in the shadow of the upper ones; every part darkens near the lips'
+# inner edge (occlusion by the lips); the cavity wall is lit near the lips and
+# dark deeper in.
+DEPTH_FALLOFF = 1.1
+LOWER_SHADE = 0.8
+GAP_SHADE = 0.15
+OCCLUSION = 0.2
+OCCLUSION_WIDTH = 0.08
+RIM_WIDTH = 0.2
+# Natural teeth when the photo shows none: off-white, slightly warm (linear
+# scale to the photo's exposure).
+DEFAULT_TEETH = (236.0, 226.0, 206.0)
+JAW_LIMITS_DEG = (-5.0, 40.0)
+
+
+class MouthCompleter(Protocol):
+    """Paints the mouth interior into a frame composited without it."""
+
+    def complete(self, frame: np.ndarray, mouth: np.ndarray, vertices: np.ndarray) -> np.ndarray:
+        """Fill the mouth opening.
+
+        Args:
+            frame: (H, W, 3) uint8 composited frame whose opening is black
+                (the face layer there is premultiplied by 1 - mouth).
+            mouth: (H, W) float32 in [0, 1], weight of the interior (coverage
+                of the visible opening).
+            vertices: (468, 3) the frame's mesh in output pixels.
+        Returns:
+            (H, W, 3) uint8, ``frame + mouth * interior``; equal to ``frame``
+            wherever ``mouth`` is 0.
+        """
+        ...
+
+
+def mouth_box(vertices: np.ndarray, size: tuple[int, int], margin: int = 3) -> tuple[slice, slice]:
+    """Rows and columns of the frame that can hold the mouth opening.
+
+    Args:
+        vertices: (468, 2+) output pixels.
+        size: (H, W) of the frame.
+        margin: px around the inner lip contour (the mask's soft edge).
+    Returns:
+        (rows, cols) slices, possibly empty.
+    """
+    xy = np.asarray(vertices)[list(MOUTH_OUTLINE), :2]
+    height, width = size
+    x0, y0 = np.floor(xy.min(axis=0)).astype(int) - margin
+    x1, y1 = np.ceil(xy.max(axis=0)).astype(int) + margin
+    return slice(max(y0, 0), min(y1, height)), slice(max(x0, 0), min(x1, width))
+
+
+def add_interior(frame: np.ndarray, weight: np.ndarray, interior: np.ndarray, box: tuple[slice, slice]) -> np.ndarray:
+    """``frame + weight * interior`` inside ``box``; a copy of ``frame`` outside.
+
+    Args:
+        frame: (H, W, 3) uint8.
+        weight: (h, w) float32 in [0, 1], the box's interior weight.
+        interior: (h, w, 3) float32 RGB in [0, 255].
+    """
+    out = frame.copy()
+    mixed = out[box].astype(np.float32) + weight[..., None] * interior
+    out[box] = cv2.convertScaleAbs(mixed)
+    return out
+
+
+class DarkMouth:
+    """The opening filled dark, brighter towards its edge (the ablation).
+
+    Args:
+        colour: RGB of the fill.
+    """
+
+    def __init__(self, colour: tuple[int, int, int] = DARK_COLOUR):
+        self.colour = np.asarray(colour, dtype=np.float32)
+
+    def complete(self, frame: np.ndarray, mouth: np.ndarray, vertices: np.ndarray) -> np.ndarray:
+        box = mouth_box(vertices, frame.shape[:2])
+        weight = mouth[box]
+        if weight.size == 0 or weight.max() <= 0.0:
+            return frame.copy()
+        # The edge brightening of the original fill: 4 % of the face width.
+        sigma = 0.04 * float(np.ptp(np.asarray(vertices)[:, 0]))
+        shade = 1.25 - 0.5 * cv2.GaussianBlur(weight, (0, 0), max(sigma, 0.5), borderType=cv2.BORDER_CONSTANT)
+        return add_interior(frame, weight, shade[..., None] * self.colour, box)
+
+
+# ---------------------------------------------------------------------------
+# Colours
+
+
+@dataclass(frozen=True)
+class MouthColours:
+    """Colours of the interior (RGB float32 in [0, 255], as lit at the front).
+
+    Attributes:
+        teeth, gum, tongue: the parts' colours.
+        rim: the cavity wall just behind the lips; deep: the back of the cavity.
+        teeth_from_photo: whether ``teeth`` was sampled from the photo's own
+            open mouth (else the default scaled to the photo's exposure).
+        lighting: relative brightness slope across the mouth, from its left
+            end (-) to its right end (+) in the image, in [-0.35, 0.35].
+    """
+
+    teeth: np.ndarray
+    gum: np.ndarray
+    tongue: np.ndarray
+    rim: np.ndarray
+    deep: np.ndarray
+    teeth_from_photo: bool
+    lighting: float
+
+
+def polygon_mask(points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(H, W) bool: pixels whose centres lie inside a polygon of (N, 2) output px."""
+    mask = np.zeros(size, np.uint8)
+    # cv2 draws on integer pixel indices; pixel centres sit at +0.5.
+    scaled = np.round((np.asarray(points)[:, :2] - 0.5) * 16).astype(np.int32)
+    cv2.fillPoly(mask, [scaled], 1, lineType=cv2.LINE_8, shift=4)
+    return mask.astype(bool)
+
+
+def luminance(rgb: np.ndarray) -> np.ndarray:
+    """(..., 3) RGB -> (...) Rec. 601 luma, same scale."""
+    rgb = np.asarray(rgb, dtype=np.float32)
+    return rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+
+
+def saturation(rgb: np.ndarray) -> np.ndarray:
+    """(..., 3) RGB -> (...) HSV saturation in [0, 1]."""
+    rgb = np.asarray(rgb, dtype=np.float32)
+    high, low = rgb.max(axis=-1), rgb.min(axis=-1)
+    return (high - low) / np.maximum(high, 1e-3)
+
+
+def sample_teeth(photo: np.ndarray, reference: np.ndarray, lip: np.ndarray, min_pixels: int = 12) -> np.ndarray | None:
+    """Teeth colour of the photo's own open mouth, if it shows teeth.
+
+    Teeth are the pixels inside the inner lip contour that are brighter than
+    the lips (by 15 %) and than the opening's median, and less saturated than
+    the lips (the cavity is dark, the lips and tongue are saturated); the
+    brighter half of them gives the colour, so the shadowed teeth at the sides
+    do not pull it down. Relative thresholds keep dim photos working.
+
+    Args:
+        photo: (H, W, 3) uint8 framed photo.
+        reference: (468, 2+) the photo's own mesh in output px.
+        lip: (3,) RGB of the lips.
+        min_pixels: fewest teeth pixels accepted (also at least 10 % of the opening).
+    Returns:
+        (3,) float32 RGB, or None when the mouth is closed or shows no teeth.
+    """
+    inside = polygon_mask(np.asarray(reference)[list(MOUTH_OUTLINE)], photo.shape[:2])
+    inside = cv2.erode(inside.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    pixels = photo[inside].astype(np.float32)
+    if len(pixels) < min_pixels:
+        return None
+    luma = luminance(pixels)
+    bright = (luma > 1.15 * float(luminance(lip))) & (luma >= np.median(luma))
+    grey = saturation(pixels) < float(np.clip(0.8 * saturation(lip), 0.15, 0.4))
+    teeth = bright & grey
+    if teeth.sum() < max(min_pixels, 0.1 * len(pixels)):
+        return None
+    chosen = pixels[teeth]
+    brighter = chosen[luminance(chosen) >= np.median(luminance(chosen))]
+    return np.median(brighter, axis=0).astype(np.float32)
+
+
+def mouth_colours(photo: np.ndarray, reference: np.ndarray) -> MouthColours:
+    """Interior colours from the photo.
+
+    The cavity, tongue and gum are the lip colour (median of the vermilion)
+    made redder and darker; the teeth are sampled from the photo's own open
+    mouth (``sample_teeth``), else ``DEFAULT_TEETH`` scaled by the face's
+    highlights (the 95th percentile of its luma over 215, clipped to
+    0.55..1). The lighting slope compares the cheeks beside the mouth corners.
+
+    Args:
+        photo: (H, W, 3) uint8 framed photo.
+        reference: (468, 2+) the photo's own mesh in output px.
+    """
+    reference = np.asarray(reference, dtype=np.float64)
+    size = photo.shape[:2]
+    vermilion = polygon_mask(reference[list(LIP_OUTLINE)], size) & ~polygon_mask(reference[list(MOUTH_OUTLINE)], size)
+    vermilion = cv2.erode(vermilion.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    lips = photo[vermilion].astype(np.float32)
+    lip = np.median(lips, axis=0) if len(lips) >= 10 else np.array([170.0, 95.0, 90.0], np.float32)
+    # Oral mucosa is the lip's red without the skin's yellow; keep the lip's
+    # brightness, shift the hue towards red.
+    red = lip * np.array([1.0, 0.72, 0.78], np.float32)
+    red *= luminance(lip) / max(float(luminance(red)), 1e-3)
+
+    hull = cv2.convexHull(reference[:, :2].astype(np.float32)).reshape(-1, 2)
+    face = photo[polygon_mask(hull, size)].astype(np.float32)
+    exposure = float(np.percentile(luminance(face), 95)) / 215.0 if len(face) else 1.0
+    sampled = sample_teeth(photo, reference, lip)
+    if sampled is not None:
+        teeth = sampled
+    else:
+        teeth = np.asarray(DEFAULT_TEETH, np.float32) * np.clip(exposure, 0.55, 1.0)
+
+    corners = reference[list(INNER_CORNERS), :2]
+    width = float(np.linalg.norm(corners[1] - corners[0]))
+    left, right = corners[np.argsort(corners[:, 0])]
+    lumas = []
+    for corner, side in ((left, -1.0), (right, 1.0)):
+        centre = corner + np.array([side * 0.45 * width, -0.05 * width])
+        disc = np.zeros(size, np.uint8)
+        cv2.circle(disc, (int(round(centre[0])), int(round(centre[1]))), max(2, int(0.18 * width)), 1, -1)
+        patch = photo[disc.astype(bool)]
+        lumas.append(float(luminance(patch.astype(np.float32)).mean()) if len(patch) else 1.0)
+    lighting = float(np.clip((lumas[1] - lumas[0]) / max(lumas[1] + lumas[0], 1e-3), -0.35, 0.35))
+    return MouthColours(
+        teeth=np.asarray(teeth, np.float32),
+        gum=(red * 0.75).astype(np.float32),
+        tongue=(red * 0.8).astype(np.float32),
+        rim=(red * 0.42).astype(np.float32),
+        deep=(red * 0.08).astype(np.float32),
+        teeth_from_photo=sampled is not None,
+        lighting=lighting,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Geometry
+
+
+@dataclass(frozen=True)
+class Arch:
+    """One row of teeth, projected into a frame (all lengths in output px).
+
+    Attributes:
+        u: (N,) increasing positions along the mouth axis of the edge samples.
+        edge: (N,) incisal edge position down the face at ``u``.
+        gum: (N,) gum line position down the face at ``u``.
+        depth: (N,) cm along the arch behind the incisors (0 at the front).
+        bounds: (B,) increasing ``u`` of the tooth boundaries, ends included.
+    """
+
+    u: np.ndarray
+    edge: np.ndarray
+    gum: np.ndarray
+    depth: np.ndarray
+    bounds: np.ndarray
+
+
+@dataclass(frozen=True)
+class MouthLayout:
+    """Where the interior's parts are in one frame.
+
+    Attributes:
+        origin: (2,) px, the relaxed lip line's centre (moves with the skull).
+        axis: (2,) unit vector along the mouth, towards the image's right for
+            an upright face; ``normal``: (2,) unit vector down the face.
+        px_per_cm: scale of the head frame.
+        jaw_deg: the mandible's opening angle read from the chin.
+        upper, lower: the arches.
+        tongue_centre: (2,) (u, v) px; tongue_axes: (2,) semi-axes px.
+    """
+
+    origin: np.ndarray
+    axis: np.ndarray
+    normal: np.ndarray
+    px_per_cm: float
+    jaw_deg: float
+    upper: Arch
+    lower: Arch
+    tongue_centre: np.ndarray
+    tongue_axes: np.ndarray
+
+    def to_image(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """(N,) mouth-frame coordinates -> (N, 2) output px."""
+        return self.origin + np.multiply.outer(u, self.axis) + np.multiply.outer(v, self.normal)
+
+    def upper_edge_image(self) -> np.ndarray:
+        """(N, 2) px, the upper incisal edge."""
+        return self.to_image(self.upper.u, self.upper.edge)
+
+    def lower_edge_image(self) -> np.ndarray:
+        """(N, 2) px, the lower incisal edge."""
+        return self.to_image(self.lower.u, self.lower.edge)
+
+
+def arch_points(widths, heights, steps, radius: float, rise: float, scale: float, samples: int = 8):
+    """A dental arch in the head frame relative to its central incisal point.
+
+    Args:
+        widths, heights, steps: per tooth from the midline (cm).
+        radius: arch radius at the front (cm).
+        rise: how much higher the edge is at the arch's end (cm).
+        scale: the person's mouth width relative to the canonical one.
+        samples: edge samples per tooth.
+    Returns:
+        (edge (N, 3), crown heights (N,), depth (N,), bound_index (B,)):
+        edge points from the right end to the left end of the arch (x
+        increasing), each sample's crown height and depth along the arch, and
+        the indices of the samples on tooth boundaries.
+    """
+    ends = np.concatenate([[0.0], np.cumsum(widths)])
+    arc, height, step = [], [], []
+    for k in range(len(widths)):
+        t = np.linspace(0.0, 1.0, samples, endpoint=False)
+        arc.append(ends[k] + t * widths[k])
+        height.append(np.full(samples, heights[k]))
+        step.append(np.full(samples, steps[k]))
+    arc = np.concatenate(arc + [[ends[-1]]])
+    height = np.concatenate(height + [[heights[-1]]])
+    step = np.concatenate(step + [[steps[-1]]])
+    # Front circle, then straight back (molars are seen edge-on).
+    angle = np.minimum(arc / radius, np.pi / 2)
+    x = radius * np.sin(angle)
+    z = -radius * (1.0 - np.cos(angle)) - np.maximum(arc - radius * np.pi / 2, 0.0)
+    y = step + rise * (x / radius) ** 2
+    half = np.stack([x * scale, y, z * scale], axis=1)
+    edge = np.concatenate([half[::-1] * [-1.0, 1.0, 1.0], half[1:]])
+    depth = np.concatenate([-half[::-1, 2], -half[1:, 2]])
+    crown = np.concatenate([height[::-1], height[1:]])
+    n = len(half)
+    bounds_half = np.arange(0, n, samples)
+    bound_index = np.unique(np.concatenate([n - 1 - bounds_half, n - 1 + bounds_half]))
+    return edge, crown, depth, bound_index
+
+
+def _project_arch(
+    pose: RigidPose,
+    edge: np.ndarray,
+    crown: np.ndarray,
+    depth: np.ndarray,
+    bounds: np.ndarray,
+    frame: tuple[np.ndarray, np.ndarray, np.ndarray],
+    sign: float,
+) -> Arch:
+    """Project an arch (head-frame cm, from ``arch_points``) into the mouth
+    frame (origin, axis, normal) in px; ``sign`` +1 puts the crown above the
+    edge (upper teeth), -1 below.
+
+    On a turned head the far side of the arch folds back behind its front;
+    only the part that keeps moving outwards from the midline is kept (the
+    rest is hidden behind it and the cheek).
+    """
+    origin, axis, normal = frame
+    gum = edge + sign * crown[:, None] * np.array([0.0, 1.0, 0.0])
+    e = pose.apply(edge)[:, :2] - origin
+    g = pose.apply(gum)[:, :2] - origin
+    u, v = e @ axis, e @ normal
+    mid = len(u) // 2
+    left, right = u[mid:], u[mid::-1]
+    keep_left = mid + int(np.argmin(np.append(np.diff(left) > 0, False)))
+    keep_right = mid - int(np.argmin(np.append(np.diff(right) < 0, False)))
+    kept = slice(keep_right, keep_left + 1)
+    bounds = bounds[(bounds >= keep_right) & (bounds <= keep_left)]
+    return Arch(u=u[kept], edge=v[kept], gum=(g @ normal)[kept], depth=depth[kept], bounds=u[bounds])
+
+
+def neutral_mouth(names, coeffs: np.ndarray) -> np.ndarray:
+    """Coefficients with every jaw and mouth shape at rest (lips together).
+
+    Args:
+        names: (K,) rig names; coeffs: (K,) coefficients.
+    Returns:
+        (K,) float64 copy.
+    """
+    out = np.array(coeffs, dtype=np.float64)
+    for index, name in enumerate(names):
+        if name.startswith(("jaw", "mouth")):
+            out[index] = 0.0
+    return out
+
+
+class RenderedMouth:
+    """Cavity, teeth and tongue drawn behind the lips; build once per photo.
+
+    Args:
+        colours: the interior's colours (``mouth_colours``).
+        neutral: (468, 3) the face with its mouth at rest (lips together) in
+            output px: anchors the teeth to the skull and the mandible.
+        topology: the canonical mesh (default: the bundled one).
+    """
+
+    def __init__(self, colours: MouthColours, neutral: np.ndarray, topology: Topology | None = None):
+        neutral = np.asarray(neutral, dtype=np.float64)
+        if neutral.shape != (NUM_VERTICES, 3):
+            raise ValueError(f"neutral must be ({NUM_VERTICES}, 3), got {neutral.shape}")
+        topology = load_topology() if topology is None else topology
+        self.colours = colours
+        skull = list(SKULL_POINTS)
+        pose = similarity_transform(topology.vertices[skull], neutral[skull])
+        # The person's face in the head frame (canonical-aligned cm).
+        head = pose.invert(neutral)
+        self._skull = head[skull]
+        self._chin = head[CHIN]
+        canonical_width = np.linalg.norm(np.subtract(*topology.vertices[list(INNER_CORNERS)]))
+        width = np.linalg.norm(np.subtract(*head[list(INNER_CORNERS)]))
+        scale = float(np.clip(width / canonical_width, 0.8, 1.25))
+        lip_line = (head[INNER_LIP_UPPER[5]] + head[INNER_LIP_LOWER[5]]) / 2.0
+        self._lip_line = lip_line
+        self._upper_tip = lip_line + np.array([0.0, -UPPER_EDGE_DROP, -TEETH_BEHIND_LIPS])
+        self._lower_tip = self._upper_tip + np.array([0.0, OVERBITE, -OVERJET])
+        self._tongue = self._lower_tip + np.array([0.0, TONGUE_RISE - TONGUE_HALF_HEIGHT, -TONGUE_BACK])
+        self._upper = arch_points(UPPER_WIDTHS, UPPER_HEIGHTS, UPPER_STEPS, UPPER_RADIUS, UPPER_RISE, scale)
+        self._lower = arch_points(LOWER_WIDTHS, LOWER_HEIGHTS, LOWER_STEPS, LOWER_RADIUS, LOWER_RISE, scale)
+        self._tongue_axes = np.array([TONGUE_HALF_WIDTH * scale, TONGUE_HALF_HEIGHT])
+
+    @classmethod
+    def from_face(
+        cls,
+        photo: np.ndarray,
+        reference: np.ndarray,
+        neutral: np.ndarray | None = None,
+        topology: Topology | None = None,
+    ) -> "RenderedMouth":
+        """Build from the photo stage's outputs.
+
+        Args:
+            photo: (H, W, 3) uint8 framed photo (the compositor's background).
+            reference: (468, 3) the photo's own mesh in output px (its own
+                expression: where its lips and any visible teeth are).
+            neutral: (468, 3) the same face with the mouth at rest; default
+                ``reference`` (right when the photo's lips are together).
+        """
+        photo = np.asarray(photo)
+        if photo.ndim != 3 or photo.shape[2] != 3 or photo.dtype != np.uint8:
+            raise ValueError(f"photo must be (H, W, 3) uint8, got {photo.shape} {photo.dtype}")
+        reference = np.asarray(reference, dtype=np.float64)
+        if reference.shape != (NUM_VERTICES, 3):
+            raise ValueError(f"reference must be ({NUM_VERTICES}, 3), got {reference.shape}")
+        neutral = reference if neutral is None else neutral
+        return cls(mouth_colours(photo, reference), neutral, topology)
+
+    def layout(self, vertices: np.ndarray) -> MouthLayout:
+        """Place the interior for one frame.
+
+        Args:
+            vertices: (468, 3) the frame's mesh in output px.
+        """
+        vertices = np.asarray(vertices, dtype=np.float64)
+        pose = similarity_transform(self._skull, vertices[list(SKULL_POINTS)])
+        # The mandible turns about the hinge: its angle is the chin's.
+        chin = pose.invert(vertices[CHIN])
+        before, after = self._chin - JAW_HINGE, chin - JAW_HINGE
+        opening = np.arctan2(before[1], before[2]) - np.arctan2(after[1], after[2])
+        jaw_deg = float(np.clip(np.degrees(opening), *JAW_LIMITS_DEG))
+        shift = np.array([chin[0] - self._chin[0], 0.0, 0.0])
+
+        def jaw(points: np.ndarray) -> np.ndarray:
+            return rotate_x(points, JAW_HINGE, jaw_deg) + shift
+
+        origin = pose.apply(self._lip_line)[:2]
+        axis = pose.rotation[:2, 0]
+        axis = axis / max(np.linalg.norm(axis), 1e-9)
+        normal = np.array([-axis[1], axis[0]])
+        edge, crown, depth, bounds = self._upper
+        upper = _project_arch(pose, self._upper_tip + edge, crown, depth, bounds, (origin, axis, normal), 1.0)
+        edge, crown, depth, bounds = self._lower
+        lower = _project_arch(pose, jaw(self._lower_tip + edge), crown, depth, bounds, (origin, axis, normal), -1.0)
+        tongue = pose.apply(jaw(self._tongue[None]))[0, :2] - origin
+        return MouthLayout(
+            origin=origin,
+            axis=axis,
+            normal=normal,
+            px_per_cm=pose.scale,
+            jaw_deg=jaw_deg,
+            upper=upper,
+            lower=lower,
+            tongue_centre=np.array([tongue @ axis, tongue @ normal]),
+            tongue_axes=self._tongue_axes * pose.scale,
+        )
+
+    def complete(self, frame: np.ndarray, mouth: np.ndarray, vertices: np.ndarray) -> np.ndarray:
+        box = mouth_box(vertices, frame.shape[:2])
+        weight = mouth[box]
+        if weight.size == 0 or weight.max() <= 0.0:
+            return frame.copy()
+        layout = self.layout(vertices)
+        interior = draw_interior(layout, self.colours, weight, (box[0].start, box[1].start))
+        return add_interior(frame, weight, interior, box)
+
+
+# ---------------------------------------------------------------------------
+# Drawing
+
+
+def _arch_layer(arch: Arch, u: np.ndarray, v: np.ndarray, px_per_cm: float, down: bool):
+    """Coverage and colour weights of one row of teeth with its gum.
+
+    Args:
+        arch: the projected arch; u, v: (h, w) pixel coordinates in the mouth
+            frame; down: True for the upper teeth (crowns hang down from the
+            gum), False for the lower ones.
+    Returns:
+        (coverage (h, w), tooth (h, w) in [0, 1]: 1 on enamel, 0 on gum,
+        depth (h, w): brightness factor of depth along the arch,
+        shade (h, w): further brightness factor of the enamel).
+    """
+    sign = 1.0 if down else -1.0
+    bounds = arch.bounds
+    index = np.clip(np.searchsorted(bounds, u), 1, len(bounds) - 1)
+    left, right = bounds[index - 1], bounds[index]
+    width = np.maximum(right - left, 1e-3)
+    t = np.clip((u - left) / width, 0.0, 1.0)  # position across the tooth
+    gap = np.minimum(u - left, right - u)  # px to the nearest tooth boundary
+    # Rounded incisal corners: the edge recedes near the boundaries.
+    corner = 0.06 * px_per_cm * np.clip(1.0 - gap / (0.12 * px_per_cm), 0.0, 1.0) ** 2
+    edge = np.interp(u, arch.u, arch.edge) - sign * corner
+    # The gum dips between the teeth (papillae).
+    papilla = 0.18 * px_per_cm * np.exp(-((gap / (0.08 * px_per_cm)) ** 2))
+    gum = np.interp(u, arch.u, arch.gum) + sign * papilla
+    coverage = np.clip(sign * (edge - v) + 0.5, 0.0, 1.0)
+    coverage *= np.clip(u - arch.u[0] + 0.5, 0.0, 1.0) * np.clip(arch.u[-1] - u + 0.5, 0.0, 1.0)
+    tooth = np.clip(sign * (v - gum) + 0.5, 0.0, 1.0)
+    # Enamel: darker with depth along the arch, a convex crown (lighter in its
+    # middle), a dark line between neighbours.
+    depth = np.exp(-((np.interp(u, arch.u, arch.depth) / DEPTH_FALLOFF) ** 2))
+    shade = 0.85 + 0.15 * np.sin(np.pi * t)
+    shade *= 1.0 - GAP_SHADE * np.exp(-((gap / (0.03 * px_per_cm + 0.3)) ** 2))
+    if not down:
+        shade *= LOWER_SHADE
+    return coverage, tooth, depth, shade
+
+
+def draw_interior(
+    layout: MouthLayout, colours: MouthColours, weight: np.ndarray, corner: tuple[int, int]
+) -> np.ndarray:
+    """RGB of the mouth interior over a box of the frame.
+
+    Back to front: the cavity (lit wall near the lips, dark deep inside), the
+    tongue, the lower teeth, the upper teeth (in front of the lower ones).
+    Everything darkens near the lips' inner edge and follows the face's
+    left-right lighting.
+
+    Args:
+        layout: the frame's geometry.
+        colours: the interior's colours.
+        weight: (h, w) float32 interior weight over the box (where the opening is).
+        corner: (row, col) of the box's top-left pixel in the frame.
+    Returns:
+        (h, w, 3) float32 RGB in [0, 255].
+    """
+    h, w = weight.shape
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    dx = xs + np.float32(corner[1] + 0.5 - layout.origin[0])
+    dy = ys + np.float32(corner[0] + 0.5 - layout.origin[1])
+    u = dx * np.float32(layout.axis[0]) + dy * np.float32(layout.axis[1])
+    v = dx * np.float32(layout.normal[0]) + dy * np.float32(layout.normal[1])
+    cm = float(layout.px_per_cm)
+
+    # Distance (px) into the opening from the lips' inner edge.
+    inside = (weight > 0.5).astype(np.uint8)
+    inside = cv2.copyMakeBorder(inside, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    dist = cv2.distanceTransform(inside, cv2.DIST_L2, 3)[1:-1, 1:-1]
+    rim = np.exp(-dist / (RIM_WIDTH * cm))
+    occlusion = 1.0 - OCCLUSION * np.exp(-dist / (OCCLUSION_WIDTH * cm))
+
+    colour = colours.deep + rim[..., None] * (colours.rim - colours.deep)
+
+    # Tongue: lit on its front, fading into the dark towards its back (its
+    # top edge here) and its sides, with a faint midline groove.
+    cu, cv = layout.tongue_centre
+    a, b = layout.tongue_axes
+    tu, tv = (u - cu) / a, (v - cv) / b
+    radius = np.sqrt(tu * tu + tv * tv)
+    tongue = np.clip((1.0 - radius) * min(a, b) + 0.5, 0.0, 1.0)
+    top = cv - b * np.sqrt(np.clip(1.0 - tu * tu, 0.0, 1.0))
+    rise = np.clip((v - top) / (TONGUE_FADE * cm), 0.0, 1.0)
+    t_shade = (0.15 + 0.75 * rise * rise * (3.0 - 2.0 * rise)) * (1.0 - 0.4 * tu * tu)
+    t_shade *= 1.0 - 0.15 * np.exp(-((u - cu) / (0.1 * cm + 0.5)) ** 2)
+    t_colour = (t_shade * occlusion)[..., None] * colours.tongue
+    colour += tongue[..., None] * (t_colour - colour)
+
+    for arch, down in ((layout.lower, False), (layout.upper, True)):
+        coverage, enamel, depth, shade = _arch_layer(arch, u, v, cm, down)
+        part = enamel[..., None] * (shade[..., None] * colours.teeth) + (1.0 - enamel)[..., None] * colours.gum
+        part *= (depth * occlusion)[..., None]
+        colour += coverage[..., None] * (part - colour)
+
+    if colours.lighting:
+        half = max(float(np.ptp(layout.upper.u)) / 2.0, 1.0)
+        colour *= np.clip(1.0 + colours.lighting * u / half, 0.5, 1.5)[..., None]
+    return np.clip(colour, 0.0, 255.0).astype(np.float32)
