@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import BACKENDS, DEVICES, FRAMINGS, TEXTURE_MODES, GenerationConfig, RenderConfig
+from .config import (BACKENDS, DEVICES, FRAMINGS, RESTORE_MODES, RESTORERS, TEXTURE_MODES, GenerationConfig,
+                     RenderConfig)
 from .errors import InputError, OutputPathError, TalkingHeadError
 
 
@@ -88,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
                           help="leave the mouth opening dark instead of rendering teeth and tongue (ablation)")
     generate.add_argument("--no-blink", dest="blink", action="store_false", help="no automatic blinks")
     generate.add_argument("--blink-seed", type=int, default=defaults.blink_seed, help="seed of the blink timing")
+    generate.add_argument("--restore", choices=RESTORE_MODES, default=defaults.restore,
+                          help="face restoration: off; reference = restore the photo once before texture sampling "
+                               "(no flicker); frames = restore every frame (the paper's way, slow on CPU)")
+    generate.add_argument("--restorer", choices=RESTORERS, default=defaults.restorer,
+                          help="auto = GFPGAN v1.4 if downloaded (see `weights`), else Real-ESRGAN x4plus (offline)")
     generate.add_argument("--intermediates", type=Path, default=None,
                           help="folder for the texture, raw/final coefficients (.npy) and their plot")
     _render_options(generate)
@@ -106,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
 
     commands.add_parser("rig-names", help="print the expression rig's blendshape names, one per line")
+    commands.add_parser("weights", help="list or fetch restorer weights (weights list | weights fetch NAME)",
+                        add_help=False)
+    commands.add_parser("train-audionet", help="train AudioNet on sharded feature/target data (see assets/audionet)",
+                        add_help=False)
     return parser
 
 
@@ -244,6 +254,15 @@ COMMANDS = {"texture": run_texture, "animate": run_animate, "generate": run_gene
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["weights"]:
+        from .restore.weights import weights_main
+
+        return weights_main(argv[1:])
+    if argv[:1] == ["train-audionet"]:
+        from .train.loop import train_main
+
+        return train_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)

@@ -36,6 +36,8 @@ class RenderConfig:
 
 
 DEVICES = ("auto", "cpu", "cuda")
+RESTORE_MODES = ("off", "reference", "frames")
+RESTORERS = ("auto", "gfpgan", "realesrgan")
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class GenerationConfig(RenderConfig):
     device: str = "auto"  # AudioNet device: auto (CUDA when present), cpu, cuda
     max_audio_seconds: float = 600.0  # longer audio is refused with a clear message
     audionet: str | None = None  # path to AudioNet weights; None = the shipped ones
+    restore: str = "off"  # face restoration: off, reference (the photo once), frames (every frame)
+    restorer: str = "auto"  # auto (GFPGAN if downloaded, else Real-ESRGAN), gfpgan, realesrgan
     mouth: bool = True  # draw the mouth interior (teeth, tongue); False leaves the opening dark
     blink: bool = True  # add natural eye blinks
     blink_seed: int = 0  # seed of the blink timing
@@ -58,3 +62,7 @@ class GenerationConfig(RenderConfig):
             raise ValueError(f"device must be one of {DEVICES}, got {self.device!r}")
         if self.max_audio_seconds <= 0:
             raise ValueError("max_audio_seconds must be positive")
+        if self.restore not in RESTORE_MODES:
+            raise ValueError(f"restore must be one of {RESTORE_MODES}, got {self.restore!r}")
+        if self.restorer not in RESTORERS:
+            raise ValueError(f"restorer must be one of {RESTORERS}, got {self.restorer!r}")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from .config import GenerationConfig, RenderConfig
-from .errors import InputError
+from .errors import InputError, WeightsError
 from .face.landmarks import LandmarkDetector
 from .face.reconstruct import posed_vertices, reconstruct
 from .face.rig import ExpressionRig, load_rig
@@ -33,12 +35,14 @@ class FaceAsset:
         reconstruction: landmarks, pose, identity mesh, the photo's expression.
         texture: the face texture in UV space.
         timings: seconds spent per stage.
+        restored: the photo's face was restored before sampling (reference mode).
     """
 
     photo: Photo
     reconstruction: FaceReconstruction
     texture: FaceTexture
     timings: dict = field(default_factory=dict, compare=False)
+    restored: bool = False
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -91,152 +95,87 @@ class FaceAnimator:
 class TalkingHeadPipeline:
     """Photo and audio in, talking-head video out.
 
-    Models (landmarks, rig, AudioNet) load once and are reused across calls.
+    Models (landmarks, rig, AudioNet, restorers) load once and are reused
+    across calls; each call may pass its own config.
 
     Args:
-        config: rendering and generation settings.
+        config: default settings for every call.
     """
 
     def __init__(self, config: RenderConfig | None = None):
-        self.config = config if config is not None else GenerationConfig()
+        if config is None:
+            config = GenerationConfig()
+        elif not isinstance(config, GenerationConfig):
+            config = GenerationConfig(**{f.name: getattr(config, f.name) for f in fields(RenderConfig)})
+        self.config: GenerationConfig = config
         self.topology = load_topology()
         self.rig = load_rig()
         self._detector: LandmarkDetector | None = None
         self._audionet = None
+        self._restorers: dict[str, object] = {}
+        self._lock = threading.Lock()
 
+    # -- models, loaded on first use --------------------------------------------
     @property
-    def device(self) -> str:
+    def detector(self) -> LandmarkDetector:
+        with self._lock:
+            if self._detector is None:
+                self._detector = LandmarkDetector()
+        return self._detector
+
+    def device(self, config: GenerationConfig | None = None) -> str:
         import torch
 
-        wanted = getattr(self.config, "device", "auto")
+        wanted = (config or self.config).device
         if wanted == "auto":
             return "cuda" if torch.cuda.is_available() else "cpu"
         if wanted == "cuda" and not torch.cuda.is_available():
             raise InputError("--device cuda was asked for, but no CUDA GPU is available")
         return wanted
 
-    @property
-    def audionet(self):
-        if self._audionet is None:
-            from .audio.audionet import load_audionet
+    def audionet(self, config: GenerationConfig | None = None):
+        config = config or self.config
+        with self._lock:
+            if self._audionet is None:
+                from .audio.audionet import load_audionet
 
-            self._audionet = load_audionet(getattr(self.config, "audionet", None), device=self.device)
+                self._audionet = load_audionet(config.audionet, device=self.device(config))
         return self._audionet
 
-    def predict_coefficients(self, clip, base: np.ndarray, progress: Progress | None = None) -> np.ndarray:
-        """AudioNet over the audio, streamed window batch by window batch.
+    def restorer(self, config: GenerationConfig):
+        """The restorer for ``config.restorer`` (download or conversion on first use).
 
-        Args:
-            clip: decoded AudioClip.
-            base: (K,) coefficients for the columns AudioNet does not drive
-                (the photo's own expression).
-        Returns:
-            (T, K) float64 with T = frame_count(clip.duration, fps).
+        Raises:
+            WeightsError: with a hint to the offline restorer when GFPGAN is missing.
         """
-        from .audio.audionet import predict
-        from .audio.features import frame_count, iter_feature_windows
+        from .restore.restorer import choose_restorer, load_restorer
 
-        report = progress or (lambda stage, fraction: None)
-        fps = self.config.fps
-        total = frame_count(clip.duration, fps)
-        net = self.audionet
-        columns = [self.rig.index(name) for name in net.config.names]
-        coeffs = np.tile(np.asarray(base, dtype=np.float64), (total, 1))
-        done = 0
-        for batch in iter_feature_windows(clip, fps=fps, chunk_frames=500):
-            coeffs[done : done + len(batch), columns] = predict(net, batch)
-            done += len(batch)
-            report("audionet", done / total)
-        return coeffs
+        entry = choose_restorer(config.restorer)
+        with self._lock:
+            if entry.name not in self._restorers:
+                try:
+                    self._restorers[entry.name] = load_restorer(entry, device=self.device(config), progress=False)
+                except WeightsError as error:
+                    hint = " (or choose the Real-ESRGAN restorer, which works offline)" if config.restorer == "gfpgan" else ""
+                    raise WeightsError(f"{error}{hint}") from None
+        return self._restorers[entry.name]
 
-    def generate(
+    # -- stages -----------------------------------------------------------------
+    def analyse(
         self,
         photo: Photo | str | np.ndarray,
-        audio: str,
-        out: str,
-        overwrite: bool = False,
-        intermediates: str | None = None,
         progress: Progress | None = None,
-    ) -> GenerationResult:
-        """Photo + audio -> MP4 (H.264 + AAC) at ``out``.
+        config: GenerationConfig | None = None,
+    ) -> FaceAsset:
+        """Photo -> landmarks -> (restoration) -> 3D face -> texture.
 
-        Frames stream to the encoder; only the (T, K) coefficient track is held
-        in memory. The file appears only when complete.
-
-        Raises:
-            UnreadableImageError, NoFaceError, FaceTooSmallError, AudioError,
-            OutputPathError.
-        """
-        from pathlib import Path
-
-        from .audio.decode import decode_audio, is_silent
-        from .motion.blink import apply_blinks, blink_track
-        from .motion.smoothing import smooth
-        from .video import VideoWriter, check_output_path
-
-        report = progress or (lambda stage, fraction: None)
-        config = self.config
-        out = check_output_path(out, overwrite)
-        folder = Path(intermediates) if intermediates else None
-        if folder is not None and not folder.parent.is_dir():
-            raise InputError(f"Parent folder of --intermediates does not exist: {folder.parent}")
-        timings: dict[str, float] = {}
-        notes: list[str] = []
-
-        start = time.perf_counter()
-        report("audio", 0.0)
-        clip = decode_audio(audio, max_seconds=getattr(config, "max_audio_seconds", 600.0))
-        if is_silent(clip):
-            notes.append("the audio is silent: the mouth stays closed")
-        timings["audio"] = time.perf_counter() - start
-
-        asset = self.analyse(photo, progress)
-        timings.update(asset.timings)
-        notes.extend(asset.notes)
-
-        start = time.perf_counter()
-        raw = self.predict_coefficients(clip, asset.reconstruction.expression, progress)
-        timings["audionet"] = time.perf_counter() - start
-        start = time.perf_counter()
-        driven = raw
-        if getattr(config, "blink", True):
-            blinks = blink_track(len(raw), config.fps, getattr(config, "blink_seed", 0))
-            driven = apply_blinks(raw, self.rig.names, blinks)
-        final = np.clip(smooth(driven, getattr(config, "smoothing", 0)), self.rig.lower, self.rig.upper)
-        timings["smoothing"] = time.perf_counter() - start
-        track = CoefficientTrack(self.rig.names, raw, final, config.fps)
-
-        start = time.perf_counter()
-        animator = self.animator(asset, config)
-        timings["render_setup"] = time.perf_counter() - start
-        render_time = 0.0
-        with VideoWriter(out, animator.size, config.fps, audio=audio, overwrite=overwrite) as writer:
-            for index, row in enumerate(final):
-                tick = time.perf_counter()
-                frame = animator.frame(row)
-                render_time += time.perf_counter() - tick
-                writer.write(frame.rgb)
-                if index % 25 == 0:
-                    report("render", index / len(final))
-        timings["render"] = render_time
-        timings["render_and_encode"] = time.perf_counter() - start
-        report("render", 1.0)
-        if folder is not None:
-            write_intermediates(folder, asset, track)
-        return GenerationResult(out, len(final), len(final) / config.fps, clip.duration, track, timings, tuple(notes))
-
-    @property
-    def detector(self) -> LandmarkDetector:
-        if self._detector is None:
-            self._detector = LandmarkDetector()
-        return self._detector
-
-    def analyse(self, photo: Photo | str | np.ndarray, progress: Progress | None = None) -> FaceAsset:
-        """Photo -> landmarks -> 3D face -> texture.
+        With ``config.restore == "reference"`` the photo's face is restored
+        once (enlarged so the detail survives) before the texture is sampled.
 
         Raises:
-            UnreadableImageError, NoFaceError, FaceTooSmallError.
+            UnreadableImageError, NoFaceError, FaceTooSmallError, WeightsError.
         """
+        config = config or self.config
         report = progress or (lambda stage, fraction: None)
         timings = {}
         start = time.perf_counter()
@@ -244,20 +183,33 @@ class TalkingHeadPipeline:
             photo = load_image(photo)
         report("analysis", 0.0)
         landmarks = self.detector.detect(photo)
-        recon = reconstruct(landmarks, self.rig, self.topology)
         timings["analysis"] = time.perf_counter() - start
-        report("texture", 0.5)
+        restored = False
+        if config.restore == "reference":
+            from .restore.restorer import restore_photo
+
+            report("restore", 0.0)
+            start = time.perf_counter()
+            image = restore_photo(photo.rgb, landmarks, self.restorer(config), upscale=True)
+            photo = Photo(image, photo.source, photo.notes)
+            faces = landmarks.num_faces
+            landmarks = self.detector.detect(photo)
+            landmarks = replace(landmarks, num_faces=max(faces, landmarks.num_faces))
+            timings["restore"] = time.perf_counter() - start
+            restored = True
+            report("restore", 1.0)
+        start = time.perf_counter()
+        recon = reconstruct(landmarks, self.rig, self.topology)
+        timings["analysis"] += time.perf_counter() - start
+        report("texture", 0.0)
         start = time.perf_counter()
         texture = sample_texture(
-            photo.rgb,
-            posed_vertices(recon, recon.expression),
-            self.topology,
-            size=self.config.texture_size,
-            mode=self.config.texture_mode,
+            photo.rgb, posed_vertices(recon, recon.expression), self.topology,
+            size=config.texture_size, mode=config.texture_mode,
         )
         timings["texture"] = time.perf_counter() - start
         report("texture", 1.0)
-        return FaceAsset(photo, recon, texture, timings)
+        return FaceAsset(photo, recon, texture, timings, restored)
 
     def animator(self, asset: FaceAsset, config: RenderConfig | None = None) -> FaceAnimator:
         """A renderer for this face; build once, call ``frame`` per frame."""
@@ -281,6 +233,190 @@ class TalkingHeadPipeline:
             bad = int((~np.isfinite(coeffs)).any(axis=1).sum())
             raise InputError(f"Coefficients contain NaN or infinite values in {bad} frame(s)")
         return np.clip(coeffs, self.rig.lower, self.rig.upper)
+
+    def predict_coefficients(
+        self, clip, base: np.ndarray, progress: Progress | None = None, config: GenerationConfig | None = None
+    ) -> np.ndarray:
+        """AudioNet over the audio, streamed window batch by window batch.
+
+        Args:
+            clip: decoded AudioClip.
+            base: (K,) coefficients for the columns AudioNet does not drive
+                (the photo's own expression).
+        Returns:
+            (T, K) float64 with T = frame_count(clip.duration, fps).
+        """
+        from .audio.audionet import predict
+        from .audio.features import frame_count, iter_feature_windows
+
+        config = config or self.config
+        report = progress or (lambda stage, fraction: None)
+        total = frame_count(clip.duration, config.fps)
+        net = self.audionet(config)
+        columns = [self.rig.index(name) for name in net.config.names]
+        coeffs = np.tile(np.asarray(base, dtype=np.float64), (total, 1))
+        done = 0
+        for batch in iter_feature_windows(clip, fps=config.fps, chunk_frames=500):
+            coeffs[done : done + len(batch), columns] = predict(net, batch)
+            done += len(batch)
+            report("audionet", done / total)
+        return coeffs
+
+    def motion(self, raw: np.ndarray, config: GenerationConfig) -> np.ndarray:
+        """Post-processes on the coefficient track: blinks, then raised-cosine smoothing.
+
+        Args:
+            raw: (T, K) predicted coefficients.
+        Returns:
+            (T, K) within the rig's bounds.
+        """
+        from .motion.blink import apply_blinks, blink_track
+        from .motion.smoothing import smooth
+
+        driven = raw
+        if config.blink:
+            driven = apply_blinks(raw, self.rig.names, blink_track(len(raw), config.fps, config.blink_seed))
+        return np.clip(smooth(driven, config.smoothing), self.rig.lower, self.rig.upper)
+
+    def generate(
+        self,
+        photo: Photo | str | np.ndarray,
+        audio: str,
+        out: str,
+        overwrite: bool = False,
+        intermediates: str | None = None,
+        progress: Progress | None = None,
+        config: GenerationConfig | None = None,
+    ) -> GenerationResult:
+        """Photo + audio -> MP4 (H.264 + AAC) at ``out``.
+
+        Frames stream to the encoder; only the (T, K) coefficient track is held
+        in memory. Files appear only when complete. With ``intermediates`` the
+        texture, coefficient tracks, their plot and, when restoration is on,
+        the video before restoration are written there too.
+
+        Raises:
+            UnreadableImageError, NoFaceError, FaceTooSmallError, AudioError,
+            OutputPathError, WeightsError.
+        """
+        from .audio.decode import decode_audio, is_silent
+        from .video import check_output_path
+
+        config = config or self.config
+        report = progress or (lambda stage, fraction: None)
+        out = check_output_path(out, overwrite)
+        folder = Path(intermediates) if intermediates else None
+        if folder is not None and not folder.parent.is_dir():
+            raise InputError(f"Parent folder of --intermediates does not exist: {folder.parent}")
+        timings: dict[str, float] = {}
+        notes: list[str] = []
+
+        start = time.perf_counter()
+        report("audio", 0.0)
+        clip = decode_audio(audio, max_seconds=config.max_audio_seconds)
+        if is_silent(clip):
+            notes.append("the audio is silent: the mouth stays closed")
+        timings["audio"] = time.perf_counter() - start
+
+        asset = self.analyse(photo, progress, config)
+        timings.update(asset.timings)
+        notes.extend(asset.notes)
+        # Before-restoration render for the ablation: the unrestored face.
+        plain = None
+        if folder is not None and config.restore != "off":
+            plain = asset if config.restore == "frames" else self.analyse(photo, None, replace(config, restore="off"))
+
+        start = time.perf_counter()
+        raw = self.predict_coefficients(clip, asset.reconstruction.expression, progress, config)
+        timings["audionet"] = time.perf_counter() - start
+        start = time.perf_counter()
+        final = self.motion(raw, config)
+        timings["smoothing"] = time.perf_counter() - start
+        track = CoefficientTrack(self.rig.names, raw, final, config.fps)
+
+        intermediate = None
+        if folder is not None:
+            folder.mkdir(exist_ok=True)
+            if plain is not None:
+                intermediate = check_output_path(folder / "render_before_restoration.mp4", overwrite=True)
+        self._render(asset, plain, final, config, audio, out, intermediate, overwrite, timings, report)
+        if folder is not None:
+            write_intermediates(folder, asset, track)
+        return GenerationResult(out, len(final), len(final) / config.fps, clip.duration, track, timings,
+                                tuple(notes), asset, intermediate)
+
+    def _render(self, asset, plain, final, config, audio, out, intermediate, overwrite, timings, report) -> None:
+        """Render, restore (frames mode) and encode every frame, streaming."""
+        from .video import VideoWriter
+
+        start = time.perf_counter()
+        animator = self.animator(asset, config)
+        plain_animator = None
+        if intermediate is not None:
+            plain_animator = animator if plain is asset else self.animator(plain, config)
+        timings["render_setup"] = time.perf_counter() - start
+        clock = {"render": 0.0, "restore": 0.0}
+
+        def rendered():
+            for row in final:
+                tick = time.perf_counter()
+                frame = animator.frame(row).rgb
+                clock["render"] += time.perf_counter() - tick
+                yield frame
+
+        frames = rendered()
+        side = None
+        if config.restore == "frames":
+            from .restore.align import five_points
+            from .restore.restorer import iter_restore_frames
+
+            restorer = self.restorer(config)
+            originals: list[np.ndarray] = []
+
+            def remember(stream):
+                for frame in stream:
+                    originals.append(frame)
+                    yield frame
+
+            fives = (five_points(animator.vertices(row)) for row in final)
+            restored = iter_restore_frames(remember(frames), fives, restorer)
+
+            def timed(stream):
+                while True:
+                    tick = time.perf_counter()
+                    try:
+                        frame = next(stream)
+                    except StopIteration:
+                        return
+                    clock["restore"] += time.perf_counter() - tick
+                    yield frame, originals.pop(0)
+
+            frames = timed(restored)
+        start = time.perf_counter()
+        writers = [VideoWriter(out, animator.size, config.fps, audio=audio, overwrite=overwrite)]
+        if intermediate is not None:
+            side = VideoWriter(intermediate, plain_animator.size, config.fps, audio=audio, overwrite=True)
+            writers.append(side)
+        try:
+            for index, item in enumerate(frames):
+                frame, before = item if isinstance(item, tuple) else (item, None)
+                writers[0].write(frame)
+                if side is not None:
+                    side.write(before if before is not None else plain_animator.frame(final[index]).rgb)
+                if index % 10 == 0:
+                    report("render", index / len(final))
+            for writer in writers:
+                writer.close()
+        except BaseException:
+            for writer in writers:
+                writer.abort()
+            raise
+        timings["render"] = clock["render"]
+        if config.restore == "frames":
+            # The restored stream pulls rendered frames, so its clock includes rendering.
+            timings["restore_frames"] = max(clock["restore"] - clock["render"], 0.0)
+        timings["render_and_encode"] = time.perf_counter() - start
+        report("render", 1.0)
 
     def close(self) -> None:
         if self._detector is not None:

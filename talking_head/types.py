@@ -195,6 +195,8 @@ class GenerationResult:
         coefficients: the expression track that drove the face.
         timings: seconds per stage.
         notes: remarks worth showing the user.
+        asset: the photo stage's output (texture, reconstruction).
+        intermediate_video: the render before restoration, when written.
     """
 
     video: "object"
@@ -204,3 +206,5 @@ class GenerationResult:
     coefficients: CoefficientTrack
     timings: dict
     notes: tuple[str, ...] = ()
+    asset: "object" = None
+    intermediate_video: "object" = None
