@@ -65,7 +65,7 @@ class VideoWriter:
         self._temp = Path(temp)
         params = ["-crf", str(crf), "-preset", "veryfast", "-movflags", "+faststart"]
         if audio is not None:
-            params += ["-b:a", "160k", "-shortest"]
+            params += ["-b:a", "160k"]
         self._gen = imageio_ffmpeg.write_frames(
             str(self._temp),
             (width, height),
