@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import (BACKENDS, DEVICES, FRAMINGS, RESTORE_MODES, RESTORERS, TEXTURE_MODES, GenerationConfig,
+from .config import (BACKENDS, DEVICES, DRIVERS, FRAMINGS, RESTORE_MODES, RESTORERS, TEXTURE_MODES, GenerationConfig,
                      RenderConfig)
 from .errors import InputError, OutputPathError, TalkingHeadError
 
@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--max-audio-seconds", type=float, default=defaults.max_audio_seconds,
                           help="refuse longer audio")
     generate.add_argument("--audionet", type=str, default=None, help="AudioNet weights (default: shipped)")
+    generate.add_argument("--driver", choices=DRIVERS, default=defaults.driver,
+                          help="audionet (default), or loudness: the baseline that opens the jaw with the RMS level")
     generate.add_argument("--no-mouth", dest="mouth", action="store_false",
                           help="leave the mouth opening dark instead of rendering teeth and tongue (ablation)")
     generate.add_argument("--no-blink", dest="blink", action="store_false", help="no automatic blinks")

@@ -252,6 +252,12 @@ class TalkingHeadPipeline:
         config = config or self.config
         report = progress or (lambda stage, fraction: None)
         total = frame_count(clip.duration, config.fps)
+        if config.driver == "loudness":
+            from .audio.loudness import loudness_coefficients, loudness_track
+
+            opening = loudness_track(clip.samples, clip.sample_rate, total, config.fps)
+            report("audionet", 1.0)
+            return loudness_coefficients(opening, self.rig.names, base)
         net = self.audionet(config)
         columns = [self.rig.index(name) for name in net.config.names]
         coeffs = np.tile(np.asarray(base, dtype=np.float64), (total, 1))

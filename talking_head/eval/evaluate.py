@@ -137,6 +137,7 @@ def evaluate_video(
     video: str | Path,
     photo: str | Path | None = None,
     real_video: str | Path | None = None,
+    real_track: VideoTrack | None = None,
 ) -> Evaluation:
     """Measure a video (see the module and metric docstrings).
 
@@ -144,6 +145,7 @@ def evaluate_video(
         video: the talking-head video to measure.
         photo: the photo it was made from (for sharpness ratio and identity).
         real_video: a real video of the same speech (lip-sync reference).
+        real_track: its landmarks, if already tracked (saves re-tracking).
     """
     info = probe_video(video)
     sample_sharp = np.unique(np.linspace(0, max(info.frames - 1, 0), min(info.frames, MAX_SHARPNESS_FRAMES)).astype(int))
@@ -153,8 +155,8 @@ def evaluate_video(
     points = track.points
 
     opening = _fill(mouth_opening(points)) if found.any() else np.full(len(points), np.nan)
-    if real_video is not None:
-        real, _ = track_video(real_video)
+    if real_video is not None or real_track is not None:
+        real = real_track if real_track is not None else track_video(real_video)[0]
         real_opening = _fill(mouth_opening(real.points))
         reference = resample_series(real_opening, real.fps, len(opening), track.fps)
         label = "real video mouth opening"

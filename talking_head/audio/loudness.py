@@ -1,0 +1,51 @@
+"""The loudness baseline driver: the jaw opens with the audio's RMS level alone.
+
+It is the comparison AudioNet must beat (issue: lip sync against real
+videos); it knows nothing of phonemes, so lips never round, close for p/b/m
+or spread.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+QUIET_DB = -50.0  # at or below: mouth closed
+LOUD_DB = -15.0  # at or above: fully open
+
+
+def loudness_track(samples: np.ndarray, sample_rate: int, frames: int, fps: float) -> np.ndarray:
+    """Per-frame opening in [0, 1] from the RMS level of a window centred on each frame.
+
+    Args:
+        samples: (N,) float mono audio in [-1, 1].
+        frames: number of video frames T.
+    Returns:
+        (T,) float64.
+    """
+    hop = sample_rate / fps
+    centres = (np.arange(frames) + 0.5) * hop
+    lo = np.clip((centres - hop).astype(int), 0, len(samples))
+    hi = np.clip((centres + hop).astype(int), 0, len(samples))
+    energy = np.concatenate([[0.0], np.cumsum(samples.astype(np.float64) ** 2)])
+    counts = np.maximum(hi - lo, 1)
+    db = 10 * np.log10((energy[hi] - energy[lo]) / counts + 1e-10)
+    return np.clip((db - QUIET_DB) / (LOUD_DB - QUIET_DB), 0.0, 1.0)
+
+
+def loudness_coefficients(opening: np.ndarray, names: tuple[str, ...], base: np.ndarray) -> np.ndarray:
+    """Drive the jaw and lower lip from the opening; the other mouth shapes rest.
+
+    Args:
+        opening: (T,) in [0, 1].
+        names: (K,) rig names.
+        base: (K,) the photo's expression (kept for eyes and brows).
+    Returns:
+        (T, K) float64.
+    """
+    coeffs = np.tile(np.asarray(base, dtype=np.float64), (len(opening), 1))
+    for index, name in enumerate(names):
+        if name.startswith(("jaw", "mouth")):
+            coeffs[:, index] = 0.0
+    coeffs[:, names.index("jawOpen")] = 0.5 * opening
+    coeffs[:, names.index("mouthLowerDown")] = opening
+    return coeffs

@@ -1,0 +1,145 @@
+"""`bench`: speed, memory and quality on real talking videos, as a Markdown report."""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from ..config import GenerationConfig
+from ..video import read_frames
+from .evaluate import evaluate_video, track_video
+
+QUALITY_COLUMNS = ("lip_sync_r", "lip_sync_best_r", "jitter_mouth", "jitter_all", "sharpness", "photo_sharpness",
+                   "identity_distance", "flicker")
+
+
+def first_frame(video: Path, out: Path) -> Path:
+    """Save a video's first frame as the photo of its test case."""
+    import cv2
+
+    frame = next(read_frames(video))
+    cv2.imwrite(str(out), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    return out
+
+
+def ablations(config: GenerationConfig) -> list[tuple[str, GenerationConfig]]:
+    """The full pipeline and one post-process (or the driver) removed at a time."""
+    return [
+        ("full", config),
+        ("no smoothing", replace(config, smoothing=0)),
+        ("no mouth completion", replace(config, mouth=False)),
+        ("paper-mode texture", replace(config, texture_mode="paper")),
+        ("loudness driver", replace(config, driver="loudness")),
+    ]
+
+
+def quality(pipeline, videos: list[Path], variants: list[tuple[str, GenerationConfig]], folder: Path,
+            log=print) -> list[dict]:
+    """Generate every variant for every real video (first frame + its audio) and measure it.
+
+    Returns:
+        rows of {"video", "variant", metrics...}; the real video itself is
+        measured too (variant "real video") as the reference for jitter.
+    """
+    rows = []
+    for video in videos:
+        photo = first_frame(video, folder / f"{video.stem}_photo.png")
+        real, _ = track_video(video)
+        measured = evaluate_video(video, photo=photo, real_track=real).as_dict()
+        rows.append({"video": video.stem, "variant": "real video", **measured})
+        for label, config in variants:
+            out = folder / f"{video.stem}_{label.replace(' ', '_')}.mp4"
+            start = time.perf_counter()
+            pipeline.generate(str(photo), str(video), str(out), overwrite=True, config=config)
+            seconds = time.perf_counter() - start
+            measured = evaluate_video(out, photo=photo, real_track=real).as_dict()
+            rows.append({"video": video.stem, "variant": label, "seconds": seconds, **measured})
+            log(f"{video.stem:>8} {label:<22} r={measured['lip_sync_r']:.3f} "
+                f"jitter_mouth={measured['jitter_mouth']:.4f} sharp={measured['sharpness']:.3f}")
+    return rows
+
+
+def write_tone_speech(path: Path, seconds: float, rate: int = 16000) -> Path:
+    """Speech-like test audio (syllable-rate bursts of a harmonic tone), any length."""
+    t = np.arange(int(seconds * rate)) / rate
+    envelope = np.clip(np.sin(2 * np.pi * 3.0 * t), 0, None) ** 2
+    signal = sum(np.sin(2 * np.pi * f * t) / k for k, f in enumerate((140, 280, 700, 1200), start=1))
+    samples = (0.3 * envelope * signal / 2.1 * 32767).astype(np.int16)
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(rate)
+        handle.writeframes(samples.tobytes())
+    return path
+
+
+def peak_memory(photo: Path, seconds: float, size: int = 512) -> dict:
+    """Peak RSS of a fresh `generate` process for audio of a given length."""
+    with tempfile.TemporaryDirectory() as tmp:
+        audio = write_tone_speech(Path(tmp) / "speech.wav", seconds)
+        out = Path(tmp) / "out.mp4"
+        command = [sys.executable, "-m", "talking_head", "generate", "--photo", str(photo), "--audio", str(audio),
+                   "--out", str(out), "--size", str(size)]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        wall = time.perf_counter() - start
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if peak <= before:  # ru_maxrss of children is a running maximum; ask for ordered calls
+        peak = before
+    return {"audio_seconds": seconds, "peak_rss_mb": peak / 1024.0, "wall_seconds": wall}
+
+
+def speed(pipeline, photo: Path, audio: Path, folder: Path, modes=("off", "reference"), log=print) -> list[dict]:
+    """Per-stage seconds and seconds of compute per second of video, per restoration mode."""
+    rows = []
+    for mode in modes:
+        config = replace(pipeline.config, restore=mode)
+        out = folder / f"speed_{mode}.mp4"
+        start = time.perf_counter()
+        result = pipeline.generate(str(photo), str(audio), str(out), overwrite=True, config=config)
+        total = time.perf_counter() - start
+        row = {"restore": mode, "video_seconds": result.duration, "total_seconds": total,
+               "seconds_per_video_second": total / result.duration,
+               **{k: v for k, v in result.timings.items()}}
+        rows.append(row)
+        log(f"restore={mode:<9} {total:.2f} s for {result.duration:.2f} s of video "
+            f"({total / result.duration:.2f} s/s)")
+    return rows
+
+
+def summarise(rows: list[dict]) -> dict[str, dict[str, float]]:
+    """Mean of each metric per variant over the videos."""
+    out: dict[str, dict[str, float]] = {}
+    for variant in dict.fromkeys(r["variant"] for r in rows):
+        chosen = [r for r in rows if r["variant"] == variant]
+        out[variant] = {c: float(np.nanmean([np.nan if r.get(c) is None else r[c] for r in chosen]))
+                        for c in (*QUALITY_COLUMNS, "seconds") if any(c in r for r in chosen)}
+    return out
+
+
+def markdown_table(rows: list[dict], columns: tuple[str, ...], first: tuple[str, ...]) -> str:
+    """A Markdown table of ``rows`` with ``first`` key columns then ``columns``."""
+    header = "| " + " | ".join((*first, *columns)) + " |"
+    rule = "|" + "---|" * (len(first) + len(columns))
+    lines = [header, rule]
+    for row in rows:
+        cells = [str(row.get(k, "")) for k in first]
+        for c in columns:
+            v = row.get(c)
+            cells.append("" if v is None else (f"{v:.4f}" if isinstance(v, float) else str(v)))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def save_json(path: Path, payload) -> None:
+    path.write_text(json.dumps(payload, indent=1, default=float))
