@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -82,21 +81,31 @@ def write_tone_speech(path: Path, seconds: float, rate: int = 16000) -> Path:
     return path
 
 
+PEAK_PROBE = (
+    "import resource, sys\n"
+    "from talking_head.cli import main\n"
+    "code = main(sys.argv[1:])\n"
+    "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    "sys.exit(code)\n"
+)
+
+
 def peak_memory(photo: Path, seconds: float, size: int = 512) -> dict:
-    """Peak RSS of a fresh `generate` process for audio of a given length."""
+    """Peak RSS of a fresh `generate` process for audio of a given length.
+
+    The child reports its own ``ru_maxrss`` (RUSAGE_CHILDREN would be a running
+    maximum over every child so far).
+    """
     with tempfile.TemporaryDirectory() as tmp:
         audio = write_tone_speech(Path(tmp) / "speech.wav", seconds)
         out = Path(tmp) / "out.mp4"
-        command = [sys.executable, "-m", "talking_head", "generate", "--photo", str(photo), "--audio", str(audio),
-                   "--out", str(out), "--size", str(size)]
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        command = [sys.executable, "-c", PEAK_PROBE, "generate", "--photo", str(photo), "--audio", str(audio),
+                   "--out", str(out), "--size", str(size), "--max-audio-seconds", str(seconds + 60)]
         start = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
+        done = subprocess.run(command, check=True, capture_output=True, text=True)
         wall = time.perf_counter() - start
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if peak <= before:  # ru_maxrss of children is a running maximum; ask for ordered calls
-        peak = before
-    return {"audio_seconds": seconds, "peak_rss_mb": peak / 1024.0, "wall_seconds": wall}
+    peak_kb = int(next(line.split()[1] for line in done.stdout.splitlines() if line.startswith("PEAK_RSS_KB")))
+    return {"audio_seconds": seconds, "peak_rss_mb": peak_kb / 1024.0, "wall_seconds": wall}
 
 
 def speed(pipeline, photo: Path, audio: Path, folder: Path, modes=("off", "reference"), log=print) -> list[dict]:
