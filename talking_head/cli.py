@@ -113,6 +113,20 @@ def build_parser() -> argparse.ArgumentParser:
                                "(default: against the audio's loudness)")
     evaluate.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
 
+    bench = commands.add_parser(
+        "bench",
+        help="speed, memory and quality benchmark with an ablation report",
+        description="Per-stage speed at 512x512, peak memory for 10 s / 1 min / 5 min of audio, and, with "
+                    "--real-videos, quality of the full pipeline and its ablations on real talking videos "
+                    "(first frame as the photo, their own audio). Writes report.md, bench.json and plots.",
+    )
+    bench.add_argument("--real-videos", type=Path, help="folder of real talking videos (.mp4 with audio)")
+    bench.add_argument("--out", type=Path, default=Path("bench_report"), help="report folder (created)")
+    bench.add_argument("--device", choices=DEVICES, default="auto", help="AudioNet and restorer device")
+    bench.add_argument("--frames-mode", action="store_true",
+                       help="also time per-frame restoration (slow on a CPU: seconds per frame)")
+    bench.add_argument("--quick", action="store_true", help="memory at 10 s and 1 min only")
+
     commands.add_parser("rig-names", help="print the expression rig's blendshape names, one per line")
     commands.add_parser("weights", help="list or fetch restorer weights (weights list | weights fetch NAME)",
                         add_help=False)
@@ -244,6 +258,20 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_bench(args: argparse.Namespace) -> int:
+    from .eval.bench import run_bench as bench
+
+    if args.real_videos is not None and not args.real_videos.is_dir():
+        raise InputError(f"Folder not found: {args.real_videos}")
+    if not args.out.parent.is_dir():
+        raise OutputPathError(f"Parent folder does not exist: {args.out.parent}")
+    seconds = (10.0, 60.0) if args.quick else (10.0, 60.0, 300.0)
+    report = bench(args.out, args.real_videos, args.device, args.frames_mode, seconds)
+    print(report.read_text())
+    print(f"report: {report}")
+    return 0
+
+
 def run_rig_names(args: argparse.Namespace) -> int:
     from .face.rig import load_rig
 
@@ -252,7 +280,7 @@ def run_rig_names(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"texture": run_texture, "animate": run_animate, "generate": run_generate,
-            "evaluate": run_evaluate, "rig-names": run_rig_names}
+            "evaluate": run_evaluate, "bench": run_bench, "rig-names": run_rig_names}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -62,7 +62,7 @@ def read_landmarks(path: Path) -> np.ndarray:
     from talking_head.face.landmarks import LandmarkDetector
 
     frames = []
-    with LandmarkDetector(max_faces=1, static=False) as detector, av.open(str(path)) as container:
+    with LandmarkDetector(max_faces=1, min_confidence=0.5, static=False) as detector, av.open(str(path)) as container:
         for frame in container.decode(video=0):
             faces = detector.detect_all(frame.to_ndarray(format="rgb24"))
             frames.append(faces[0][:468] if faces else np.full((468, 3), np.nan))

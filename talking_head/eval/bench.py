@@ -152,3 +152,95 @@ def markdown_table(rows: list[dict], columns: tuple[str, ...], first: tuple[str,
 
 def save_json(path: Path, payload) -> None:
     path.write_text(json.dumps(payload, indent=1, default=float))
+
+
+def plot_mouth(rows_video: str, real: Path, ours: Path, out: Path) -> None:
+    """Mouth opening over time, ours against the real video."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .evaluate import _fill
+    from .metrics import mouth_opening
+
+    figure, axis = plt.subplots(figsize=(9, 2.6))
+    for path, label in ((real, "real video"), (ours, "ours")):
+        track, _ = track_video(path)
+        opening = _fill(mouth_opening(track.points))
+        axis.plot(np.arange(len(opening)) / track.fps, opening, label=label, lw=1.4)
+    axis.set_xlabel("seconds")
+    axis.set_ylabel("inner-lip gap / eye distance")
+    axis.set_title(rows_video)
+    axis.legend(loc="upper right")
+    figure.tight_layout()
+    figure.savefig(out, dpi=90)
+    plt.close(figure)
+
+
+def plot_jitter(summary: dict[str, dict[str, float]], out: Path) -> None:
+    """Mouth jitter per ablation (mean over videos)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = list(summary)
+    values = [summary[k].get("jitter_mouth", np.nan) for k in labels]
+    figure, axis = plt.subplots(figsize=(7, 2.8))
+    axis.barh(labels, values, color=["0.5" if k == "real video" else "C0" for k in labels])
+    axis.set_xlabel("mouth jitter (inter-ocular distances / frame^2)")
+    figure.tight_layout()
+    figure.savefig(out, dpi=90)
+    plt.close(figure)
+
+
+def run_bench(out: Path, real_videos: Path | None, device: str = "auto", frames_mode: bool = False,
+              memory_seconds: tuple[float, ...] = (10.0, 60.0, 300.0), log=print) -> Path:
+    """The whole benchmark; writes ``out/report.md``, JSON and PNG plots; returns the report path."""
+    from ..pipeline import TalkingHeadPipeline
+
+    here = Path(__file__).resolve().parents[2]
+    photo = here / "assets" / "examples" / "astronaut.png"
+    audio = here / "assets" / "examples" / "hello.m4a"
+    out.mkdir(parents=True, exist_ok=True)
+    config = GenerationConfig(device=device)
+    pipeline = TalkingHeadPipeline(config)
+    lines = ["# Benchmark", "", f"Device: {pipeline.device(config)}; example: {photo.name} + {audio.name}.", ""]
+
+    log("speed ...")
+    modes = ("off", "reference", "frames") if frames_mode else ("off", "reference")
+    speed_rows = speed(pipeline, photo, audio, out, modes, log)
+    stage_keys = [k for k in ("audio", "analysis", "restore", "texture", "audionet", "smoothing", "render_setup",
+                              "render", "restore_frames", "render_and_encode") if any(k in r for r in speed_rows)]
+    lines += ["## Speed (512x512)", "", markdown_table(speed_rows, ("seconds_per_video_second", "total_seconds",
+                                                                    *stage_keys), ("restore",)), ""]
+    log("memory ...")
+    memory_rows = [peak_memory(photo, s) for s in memory_seconds]
+    for row in memory_rows:
+        log(f"{row['audio_seconds']:>6.0f} s of audio: peak {row['peak_rss_mb']:.0f} MB, {row['wall_seconds']:.1f} s")
+    lines += ["## Peak memory (fresh process, RSS)", "",
+              markdown_table(memory_rows, ("peak_rss_mb", "wall_seconds"), ("audio_seconds",)), ""]
+    payload = {"speed": speed_rows, "memory": memory_rows}
+    if real_videos is not None:
+        videos = sorted(Path(real_videos).glob("*.mp4"))
+        log(f"quality on {len(videos)} real videos ...")
+        rows = quality(pipeline, videos, ablations(config), out, log)
+        summary = summarise(rows)
+        payload["quality"] = rows
+        lines += ["## Quality on real videos (first frame + own audio)", "",
+                  "Lip sync: Pearson r of the mouth opening (re-detected) against the real video's; "
+                  "jitter: second temporal difference of landmarks / inter-ocular distance; sharpness: "
+                  "CPBD of the face region; identity: dlib descriptor distance to the photo.", "",
+                  markdown_table([{"variant": k, **v} for k, v in summary.items()], QUALITY_COLUMNS, ("variant",)),
+                  "", "### Per video", "",
+                  markdown_table(rows, QUALITY_COLUMNS, ("video", "variant")), ""]
+        plot_jitter(summary, out / "jitter.png")
+        lines += ["![jitter per ablation](jitter.png)", ""]
+        for video in videos:
+            plot_mouth(video.stem, video, out / f"{video.stem}_full.mp4", out / f"mouth_{video.stem}.png")
+            lines += [f"![mouth opening {video.stem}](mouth_{video.stem}.png)", ""]
+    save_json(out / "bench.json", payload)
+    report = out / "report.md"
+    report.write_text("\n".join(lines))
+    return report

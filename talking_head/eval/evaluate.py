@@ -66,7 +66,8 @@ def track_video(path: str | Path, keep_frames: np.ndarray | None = None) -> tupl
     kept: dict[int, np.ndarray] = {}
     wanted = set(int(i) for i in keep_frames) if keep_frames is not None else set()
     rows = []
-    with LandmarkDetector(max_faces=1, static=False) as detector:
+    # Tracking frames of a video: a lower threshold, the face is known to be there.
+    with LandmarkDetector(max_faces=1, min_confidence=0.5, static=False) as detector:
         for index, frame in enumerate(read_frames(path)):
             faces = detector.detect_all(frame)
             rows.append(faces[0] if faces else np.full((478, 3), np.nan))

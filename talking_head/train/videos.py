@@ -60,7 +60,7 @@ def read_landmarks(path: str | Path, detector=None) -> LandmarkTrack:
 
     own = detector is None
     if own:
-        detector = LandmarkDetector(max_faces=1, static=False)
+        detector = LandmarkDetector(max_faces=1, min_confidence=0.5, static=False)
     times, frames = [], []
     size = (0, 0)
     try:
