@@ -82,10 +82,11 @@ def write_tone_speech(path: Path, seconds: float, rate: int = 16000) -> Path:
 
 
 PEAK_PROBE = (
-    "import resource, sys\n"
+    "import sys\n"
     "from talking_head.cli import main\n"
     "code = main(sys.argv[1:])\n"
-    "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    "hwm = [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')]\n"
+    "print('PEAK_RSS_KB', hwm[0])\n"
     "sys.exit(code)\n"
 )
 
@@ -93,8 +94,9 @@ PEAK_PROBE = (
 def peak_memory(photo: Path, seconds: float, size: int = 512) -> dict:
     """Peak RSS of a fresh `generate` process for audio of a given length.
 
-    The child reports its own ``ru_maxrss`` (RUSAGE_CHILDREN would be a running
-    maximum over every child so far).
+    The child reports its own ``VmHWM`` (peak resident set of its address
+    space). ``ru_maxrss`` would not do: Linux carries it across ``execve``, so a
+    child forked from a large parent starts at the parent's size.
     """
     with tempfile.TemporaryDirectory() as tmp:
         audio = write_tone_speech(Path(tmp) / "speech.wav", seconds)
@@ -117,7 +119,7 @@ def speed(pipeline, photo: Path, audio: Path, folder: Path, modes=("off", "refer
         start = time.perf_counter()
         result = pipeline.generate(str(photo), str(audio), str(out), overwrite=True, config=config)
         total = time.perf_counter() - start
-        row = {"restore": mode, "video_seconds": result.duration, "total_seconds": total,
+        row = {"restore_mode": mode, "video_seconds": result.duration, "total_seconds": total,
                "seconds_per_video_second": total / result.duration,
                **{k: v for k, v in result.timings.items()}}
         rows.append(row)
@@ -214,7 +216,7 @@ def run_bench(out: Path, real_videos: Path | None, device: str = "auto", frames_
     stage_keys = [k for k in ("audio", "analysis", "restore", "texture", "audionet", "smoothing", "render_setup",
                               "render", "restore_frames", "render_and_encode") if any(k in r for r in speed_rows)]
     lines += ["## Speed (512x512)", "", markdown_table(speed_rows, ("seconds_per_video_second", "total_seconds",
-                                                                    *stage_keys), ("restore",)), ""]
+                                                                    *stage_keys), ("restore_mode",)), ""]
     log("memory ...")
     memory_rows = [peak_memory(photo, s) for s in memory_seconds]
     for row in memory_rows:
