@@ -26,7 +26,6 @@ from pathlib import Path
 
 import cv2
 import gradio as gr
-import numpy as np
 
 from talking_head.config import GenerationConfig
 from talking_head.errors import TalkingHeadError
@@ -48,6 +47,8 @@ STAGES = {  # share of the progress bar each stage fills, in order
     "render": (0.20, 1.00),
 }
 ABLATIONS = ("smoothing", "mouth completion", "restoration")
+TABLE_HEADERS = ["variant", "seconds", "face sharpness (CPBD)", "mouth jitter"]
+QUEUE_SIZE = 32  # requests waiting beyond this are refused ("queue full") instead of piling up
 
 
 @dataclass(frozen=True)
@@ -70,22 +71,34 @@ class AppSettings:
 
 
 class ProgressReporter:
-    """Maps the pipeline's (stage, fraction) calls onto one bar with a time estimate."""
+    """Maps the pipeline's (stage, fraction) calls onto one bar with a time estimate.
+
+    The estimate extrapolates the render stage's own pace: it is most of the
+    work, and the early stages (model loading, analysis) would skew an
+    estimate taken over the whole run.
+    """
 
     def __init__(self, progress: gr.Progress, start: float = 0.0, span: float = 1.0, label: str = ""):
         self.progress = progress
         self.start, self.span, self.label = start, span, label
-        self.began = time.perf_counter()
+        self.stage, self.stage_began = "", time.perf_counter()
 
     def __call__(self, stage: str, fraction: float) -> None:
+        now = time.perf_counter()
+        if stage != self.stage:
+            self.stage, self.stage_began = stage, now
+        fraction = min(max(fraction, 0.0), 1.0)
         lo, hi = STAGES.get(stage, (0.0, 1.0))
-        overall = self.start + self.span * (lo + (hi - lo) * min(max(fraction, 0.0), 1.0))
-        elapsed = time.perf_counter() - self.began
+        overall = self.start + self.span * (lo + (hi - lo) * fraction)
         left = ""
-        if overall > self.start + 0.05 * self.span:
-            remaining = elapsed * (self.start + self.span - overall) / max(overall - self.start, 1e-6)
-            left = f", about {remaining:.0f} s left"
+        if stage == "render" and fraction >= 0.05:
+            left = f", about {(now - self.stage_began) * (1.0 - fraction) / fraction:.0f} s left"
         self.progress(overall, desc=f"{self.label}{stage}{left}")
+
+
+def friendly(message: str) -> gr.Error:
+    """An error shown in the page as a message; expected, so no traceback in the log."""
+    return gr.Error(message, print_exception=False)
 
 
 class TalkingHeadApp:
@@ -109,6 +122,11 @@ class TalkingHeadApp:
             folder.mkdir()
         return folder
 
+    def close(self) -> None:
+        """Remove every request folder (Gradio's own copies go with its cache)."""
+        shutil.rmtree(self.root, ignore_errors=True)
+        self.pipeline.close()
+
     def config(self, smoothing, mouth, blink, restore, restorer, size, framing) -> GenerationConfig:
         try:
             return replace(
@@ -122,12 +140,36 @@ class TalkingHeadApp:
                 framing=str(framing),
             )
         except (ValueError, TypeError) as error:
-            raise gr.Error(str(error)) from None
+            raise friendly(str(error)) from None
+
+    def check_inputs(self, photo, audio) -> tuple[str, str]:
+        """Paths of the uploads; refuses missing files and unusable audio before any work.
+
+        The photo arrives unprocessed (the events run with ``preprocess=False``)
+        so that a file that is not an image reaches our decoder, which says so,
+        instead of failing inside Gradio with a generic error.
+        """
+        from talking_head.audio.decode import decode_audio, is_silent
+
+        photo, audio = _upload_path(photo), _upload_path(audio)
+        if not photo:
+            raise friendly("Upload or take a photo first.")
+        if not audio:
+            raise friendly("Upload or record some speech first.")
+        try:
+            clip = decode_audio(audio, max_seconds=self.pipeline.config.max_audio_seconds)
+        except TalkingHeadError as error:
+            raise friendly(str(error)) from None
+        if is_silent(clip):
+            raise friendly("The audio is silent: upload or record a clip with speech.")
+        return photo, audio
 
     # -- actions ------------------------------------------------------------
     def generate(self, photo, audio, smoothing, mouth, blink, restore, restorer, size, framing,
                  progress=gr.Progress()):
-        photo, audio = _check_inputs(photo, audio)
+        import matplotlib.pyplot as plt
+
+        photo, audio = self.check_inputs(photo, audio)
         config = self.config(smoothing, mouth, blink, restore, restorer, size, framing)
         folder = self.request_folder()
         try:
@@ -136,17 +178,17 @@ class TalkingHeadApp:
                 intermediates=str(folder / "stages"), progress=ProgressReporter(progress),
             )
         except TalkingHeadError as error:
-            raise gr.Error(str(error)) from None
+            raise friendly(str(error)) from None
         figure = plot_coefficients(result.coefficients)
+        plt.close(figure)  # Gradio only calls savefig; keep pyplot from holding every request's figure
         intermediate = result.intermediate_video or result.video
-        notes = _notes(result)
         return (
             result.asset.texture.rgba,
             str(intermediate),
             str(result.video),
             figure,
             self.mesh_zip(result.asset, folder),
-            notes,
+            _notes(result, config),
         )
 
     def mesh_zip(self, asset: FaceAsset, folder: Path) -> str:
@@ -166,35 +208,39 @@ class TalkingHeadApp:
         """Render the same input with post-processes off and on; one labelled video + a table."""
         from talking_head.ablation import compare_variants, variants_for
 
-        photo, audio = _check_inputs(photo, audio)
+        photo, audio = self.check_inputs(photo, audio)
         config = self.config(smoothing, mouth, blink, restore, restorer, size, framing)
         chosen = [name for name in (compare or []) if name in ABLATIONS]
         if not chosen:
-            raise gr.Error("Tick at least one post-process to compare.")
+            raise friendly("Tick at least one post-process to compare.")
         variants = variants_for(config, chosen)
+        total = len(variants)
+        reporters = [ProgressReporter(progress, index / total, 1 / total, f"{label} ({index + 1}/{total}): ")
+                     for index, (label, _) in enumerate(variants)]
         folder = self.request_folder()
         try:
             video, rows = compare_variants(
                 self.pipeline, photo, audio, variants, folder,
-                progress=lambda index, total, stage, fraction: ProgressReporter(
-                    progress, index / total, 1 / total, f"{variants[index][0]}: ")(stage, fraction),
+                progress=lambda index, _, stage, fraction: reporters[index](stage, fraction),
             )
         except TalkingHeadError as error:
-            raise gr.Error(str(error)) from None
-        headers = ["variant", "seconds", "face sharpness (CPBD)", "mouth jitter"]
-        return str(video), gr.update(value=[[r[h] for h in headers] for r in rows], headers=headers)
+            raise friendly(str(error)) from None
+        return str(video), [[row[h] for h in TABLE_HEADERS] for row in rows]
 
 
-def _check_inputs(photo, audio) -> tuple[str, str]:
-    if not photo:
-        raise gr.Error("Upload or take a photo first.")
-    if not audio:
-        raise gr.Error("Upload or record some speech first.")
-    return str(photo), str(audio)
+def _upload_path(value) -> str | None:
+    """The server-side path of an unprocessed upload (a FileData dict), or of a plain path."""
+    if value is None or isinstance(value, (str, Path)):
+        return str(value) if value else None
+    path = value.get("path") if isinstance(value, dict) else getattr(value, "path", None)
+    if not path:
+        raise friendly("The upload did not arrive as a file; upload it again.")
+    return str(path)
 
 
-def _notes(result) -> str:
-    lines = [f"**{result.frames} frames, {result.duration:.1f} s** of video."]
+def _notes(result, config: GenerationConfig) -> str:
+    lines = [f"**{result.frames} frames, {result.duration:.1f} s** of video "
+             f"({config.size} px, smoothing l={config.smoothing}, restoration {config.restore})."]
     compute = sum(v for k, v in result.timings.items() if k not in ("render",))
     lines.append(f"Took {compute:.1f} s ({compute / max(result.duration, 1e-9):.2f} s per second of video).")
     lines += [f"- {note}" for note in result.notes]
@@ -202,62 +248,81 @@ def _notes(result) -> str:
 
 
 def build_demo(app: TalkingHeadApp | None = None) -> gr.Blocks:
+    """The page, with its queue: events share one concurrency limit (one pipeline)."""
     app = app or TalkingHeadApp()
     defaults = app.pipeline.config
-    with gr.Blocks(title="Talking head") as demo:
+    ttl = max(int(app.settings.output_ttl), 1)
+    with gr.Blocks(title="Talking head", delete_cache=(max(ttl // 2, 60), ttl)) as demo:
         gr.Markdown(
             "# Talking head\nOne photo and a clip of speech in, a talking-head video out. "
             "The face is reconstructed in 3D, its texture sampled into a UV map, driven by an audio network, "
             "smoothed, rendered with a mouth interior, and optionally restored."
         )
-        with gr.Row():
-            with gr.Column(scale=1):
-                photo = gr.Image(label="Photo", sources=["upload", "webcam"], type="filepath", image_mode=None)
-                audio = gr.Audio(label="Speech", sources=["upload", "microphone"], type="filepath")
-                smoothing = gr.Slider(0, 10, value=defaults.smoothing, step=1, label="Smoothing window l (frames)")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=320):
+                photo = gr.Image(label="Photo", sources=["upload", "webcam"], type="filepath", image_mode=None,
+                                 height=260, elem_id="photo")
+                audio = gr.Audio(label="Speech", sources=["upload", "microphone"], type="filepath", elem_id="audio")
+                if EXAMPLE_PHOTO.exists() and EXAMPLE_AUDIO.exists():
+                    gr.Examples([[str(EXAMPLE_PHOTO), str(EXAMPLE_AUDIO)]], inputs=[photo, audio])
+                smoothing = gr.Slider(0, 10, value=defaults.smoothing, step=1, label="Smoothing window l (frames)",
+                                      elem_id="smoothing")
                 with gr.Row():
                     mouth = gr.Checkbox(value=defaults.mouth, label="Mouth completion")
                     blink = gr.Checkbox(value=defaults.blink, label="Blinks")
+                restore = gr.Radio(["off", "reference", "frames"], value=defaults.restore, label="Face restoration",
+                                   info="reference: the photo once (fast, no flicker); frames: every frame (slow)")
+                restorer = gr.Dropdown(["auto", "gfpgan", "realesrgan"], value=defaults.restorer, label="Restorer",
+                                       info="GFPGAN needs a one-time download; Real-ESRGAN works offline")
                 with gr.Row():
-                    restore = gr.Radio(["off", "reference", "frames"], value=defaults.restore, label="Restoration")
-                    restorer = gr.Dropdown(["auto", "gfpgan", "realesrgan"], value=defaults.restorer, label="Restorer",
-                                           info="GFPGAN needs a one-time download; Real-ESRGAN works offline")
-                with gr.Row():
-                    size = gr.Dropdown([256, 384, 512, 768], value=defaults.size, label="Size (px)")
-                    framing = gr.Radio(["crop", "full"], value=defaults.framing, label="Framing")
-                run = gr.Button("Generate", variant="primary")
+                    size = gr.Dropdown([256, 384, 512, 768], value=defaults.size, label="Size (px)", min_width=100)
+                    framing = gr.Radio(["crop", "full"], value=defaults.framing, label="Framing", min_width=100)
+                run = gr.Button("Generate", variant="primary", elem_id="generate")
             with gr.Column(scale=2):
                 with gr.Row():
-                    texture = gr.Image(label="UV texture", interactive=False)
-                    intermediate = gr.Video(label="Render (before restoration)", interactive=False)
-                    final = gr.Video(label="Final video", interactive=False)
+                    texture = gr.Image(label="UV texture", interactive=False, format="png", height=300,
+                                       elem_id="texture")
+                    intermediate = gr.Video(label="Render (before restoration)", interactive=False, height=300,
+                                            elem_id="render")
+                    final = gr.Video(label="Final video", interactive=False, height=300, elem_id="final")
                 plot = gr.Plot(label="Main expression coefficients: raw and smoothed")
-                with gr.Row():
-                    download = gr.File(label="Textured mesh (OBJ + MTL + PNG)")
-                    notes = gr.Markdown()
+                with gr.Row(equal_height=False):
+                    download = gr.File(label="Textured mesh (OBJ + MTL + PNG)", interactive=False, elem_id="mesh")
+                    notes = gr.Markdown(label="Notes", elem_id="notes")
         with gr.Accordion("Ablation: the same input with post-processes off and on", open=False):
             compare = gr.CheckboxGroup(list(ABLATIONS), value=["smoothing", "mouth completion"], label="Compare")
-            run_ablation = gr.Button("Render the comparison")
-            ablation_video = gr.Video(label="Side by side", interactive=False)
-            table = gr.Dataframe(label="Measured", interactive=False)
+            run_ablation = gr.Button("Render the comparison", elem_id="run-ablation")
+            ablation_video = gr.Video(label="Side by side", interactive=False, elem_id="ablation-video")
+            table = gr.Dataframe(headers=TABLE_HEADERS, label="Measured", interactive=False, elem_id="ablation-table")
         settings = [smoothing, mouth, blink, restore, restorer, size, framing]
-        if EXAMPLE_PHOTO.exists() and EXAMPLE_AUDIO.exists():
-            gr.Examples([[str(EXAMPLE_PHOTO), str(EXAMPLE_AUDIO)]], inputs=[photo, audio])
+        # preprocess=False: uploads reach check_inputs as files, so a non-image gets our message.
         run.click(app.generate, [photo, audio, *settings], [texture, intermediate, final, plot, download, notes],
-                  api_name="generate", concurrency_limit=app.settings.concurrency)
+                  api_name="generate", preprocess=False, concurrency_id="pipeline",
+                  concurrency_limit=app.settings.concurrency)
         run_ablation.click(app.ablation, [photo, audio, *settings, compare], [ablation_video, table],
-                           api_name="ablation", concurrency_limit=app.settings.concurrency)
+                           api_name="ablation", preprocess=False, concurrency_id="pipeline",
+                           concurrency_limit=app.settings.concurrency)
+    demo.queue(default_concurrency_limit=app.settings.concurrency, max_size=QUEUE_SIZE)
     return demo
+
+
+def launch(demo: gr.Blocks, settings: AppSettings, **overrides):
+    """Start serving with the app's limits; ``overrides`` go to ``Blocks.launch``."""
+    options = dict(
+        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+        server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+        max_file_size=settings.max_upload,
+    )
+    options.update(overrides)
+    return demo.launch(**options)
 
 
 def main() -> None:
     app = TalkingHeadApp()
-    demo = build_demo(app)
-    demo.queue(default_concurrency_limit=app.settings.concurrency, max_size=32).launch(
-        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
-        server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
-        max_file_size=app.settings.max_upload,
-    )
+    try:
+        launch(build_demo(app), app.settings)
+    finally:
+        app.close()
 
 
 if __name__ == "__main__":

@@ -20,12 +20,16 @@ def variants_for(config: GenerationConfig, compare: list[str]) -> list[tuple[str
     """Labelled configs that differ from ``config`` in one post-process at a time.
 
     Args:
-        config: the settings chosen by the user (the "full" variant).
+        config: the settings chosen by the user.
         compare: any of "smoothing", "mouth completion", "restoration".
     Returns:
-        [(label, config)], the user's settings first, no duplicates.
+        [(label, config)] without duplicate configs: the off/on variants of
+        each chosen post-process, then the user's own settings ("as chosen")
+        only when they differ from all of those (e.g. smoothing l=1). A
+        config reached twice keeps one tile whose label names both
+        ("no smoothing, mouth completion").
     """
-    out: list[tuple[str, GenerationConfig]] = [("as chosen", config)]
+    out: list[tuple[str, GenerationConfig]] = []
     if "smoothing" in compare:
         smoothed = max(config.smoothing, 2)
         out += [("no smoothing", replace(config, smoothing=0)), (f"smoothing l={smoothed}", replace(config, smoothing=smoothed))]
@@ -33,19 +37,30 @@ def variants_for(config: GenerationConfig, compare: list[str]) -> list[tuple[str
         out += [("dark mouth", replace(config, mouth=False)), ("mouth completion", replace(config, mouth=True))]
     if "restoration" in compare:
         out += [(f"restore {mode}", replace(config, restore=mode)) for mode in ("off", "reference", "frames")]
+    out.append(("as chosen", config))
     unique: list[tuple[str, GenerationConfig]] = []
     for label, variant in out:
-        if all(variant != seen for _, seen in unique):
+        same = [i for i, (_, seen) in enumerate(unique) if seen == variant]
+        if not same:
             unique.append((label, variant))
+        elif label != "as chosen":
+            first, seen = unique[same[0]]
+            unique[same[0]] = (f"{first}, {label}", seen)
     return unique
 
 
 def label_tile(frame: np.ndarray, label: str) -> np.ndarray:
-    """Resize a frame to the tile height and write its label on it."""
+    """Resize a frame to the tile height and write its label in a bar along its bottom.
+
+    The bottom, because players lay their own label and buttons over the top corners.
+    """
     height, width = frame.shape[:2]
     tile = cv2.resize(frame, (max(2, round(width * TILE / height / 2) * 2), TILE), interpolation=cv2.INTER_AREA)
-    cv2.rectangle(tile, (0, 0), (tile.shape[1], 22), (0, 0, 0), -1)
-    cv2.putText(tile, label, (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+    # Long labels (merged duplicates) shrink to fit the tile instead of running off it.
+    (text_width, _), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+    scale = 0.5 * min(1.0, (tile.shape[1] - 12) / max(text_width, 1))
+    cv2.rectangle(tile, (0, TILE - 22), (tile.shape[1], TILE), (0, 0, 0), -1)
+    cv2.putText(tile, label, (6, TILE - 6), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
     return tile
 
 

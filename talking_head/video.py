@@ -34,6 +34,10 @@ class VideoWriter:
     they come, so memory does not grow with the video's length. The file
     appears at ``path`` only when ``close()`` succeeds; on error nothing is left.
 
+    ffmpeg is started without a ``preexec_fn`` so that Python can spawn it with
+    vfork: a real fork() from a multi-threaded process (the app renders several
+    requests at once) can deadlock in OpenBLAS's fork handlers.
+
     Args:
         path: output .mp4.
         size: (height, width), both even.
@@ -52,6 +56,9 @@ class VideoWriter:
         overwrite: bool = False,
         crf: int = 18,
     ):
+        import subprocess
+        from fractions import Fraction
+
         import imageio_ffmpeg
 
         self.path = check_output_path(path, overwrite)
@@ -63,43 +70,50 @@ class VideoWriter:
         handle, temp = tempfile.mkstemp(prefix=".partial-", suffix=".mp4", dir=self.path.parent)
         os.close(handle)
         self._temp = Path(temp)
-        params = ["-crf", str(crf), "-preset", "veryfast", "-movflags", "+faststart"]
+        rate = str(Fraction(fps).limit_denominator(1001))
+        command = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
+                   "-s", f"{width}x{height}", "-r", rate, "-i", "-"]
         if audio is not None:
-            params += ["-b:a", "160k"]
-        self._gen = imageio_ffmpeg.write_frames(
-            str(self._temp),
-            (width, height),
-            fps=fps,
-            codec="libx264",
-            pix_fmt_out="yuv420p",
-            quality=None,
-            macro_block_size=2,
-            audio_path=None if audio is None else str(audio),
-            audio_codec=None if audio is None else "aac",
-            output_params=params,
-            ffmpeg_log_level="error",
-        )
-        self._gen.send(None)
+            command += ["-i", str(audio), "-map", "0:v:0", "-map", "1:a:0", "-c:a", "aac", "-b:a", "160k"]
+        command += ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", str(crf), "-preset", "veryfast",
+                    "-movflags", "+faststart", "-f", "mp4", str(self._temp)]
+        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.PIPE)
 
     def write(self, frame: np.ndarray) -> None:
         """Append one (H, W, 3) uint8 RGB frame."""
         if frame.shape != (*self.size, 3) or frame.dtype != np.uint8:
             raise ValueError(f"frame must be {self.size + (3,)} uint8, got {frame.shape} {frame.dtype}")
-        self._gen.send(np.ascontiguousarray(frame))
+        try:
+            self._process.stdin.write(np.ascontiguousarray(frame).tobytes())
+        except BrokenPipeError:
+            raise RuntimeError(f"ffmpeg stopped: {self._stderr()}") from None
         self.frames += 1
+
+    def _stderr(self) -> str:
+        self._process.wait()
+        return (self._process.stderr.read() or b"").decode(errors="replace").strip()[-500:]
 
     def close(self) -> Path:
         """Finish the file and move it into place."""
-        self._gen.close()
+        self._process.stdin.close()
+        if self._process.wait() != 0:
+            message = self._stderr()
+            self._temp.unlink(missing_ok=True)
+            raise RuntimeError(f"ffmpeg failed: {message}")
+        self._process.stderr.close()
         os.replace(self._temp, self.path)
         return self.path
 
     def abort(self) -> None:
         """Stop and remove the partial file."""
         try:
-            self._gen.close()
-        except Exception:  # ffmpeg may already be gone; the file goes either way
+            self._process.stdin.close()
+        except OSError:
             pass
+        self._process.kill()
+        self._process.wait()
+        self._process.stderr.close()
         self._temp.unlink(missing_ok=True)
 
     def __enter__(self) -> "VideoWriter":
