@@ -126,7 +126,7 @@ def fit_weights() -> np.ndarray:
     return np.maximum.reduce([reg.mouth, reg.jaw, reg.eyes, reg.brows]) + 1e-3
 
 
-def fit_video(shapes: np.ndarray, iterations: int = 4, regularization: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
+def fit_video(shapes: np.ndarray, iterations: int = 30, regularization: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
     """Per-frame rig coefficients with a jointly estimated neutral face.
 
     Args:
@@ -134,17 +134,9 @@ def fit_video(shapes: np.ndarray, iterations: int = 4, regularization: float = 1
     Returns:
         neutral (468, 3) and coefficients (T, K) over ``load_rig().names``.
     """
-    from ..face.rig import load_rig
+    from ..face.rig import fit_with_neutral, load_rig
 
-    rig = load_rig()
-    weights = fit_weights()
-    neutral = shapes.mean(axis=0)
-    for _ in range(iterations):
-        coeffs = rig.fit_sequence(shapes, neutral, weights, regularization)
-        # A shape never fully released belongs to this face's neutral.
-        floor = np.clip(np.percentile(coeffs, 2, axis=0), rig.lower, rig.upper)
-        neutral = (shapes - np.tensordot(coeffs - floor, rig.deltas, axes=(1, 0))).mean(axis=0)
-    return neutral, rig.fit_sequence(shapes, neutral, weights, regularization)
+    return fit_with_neutral(load_rig(), shapes, fit_weights(), iterations, regularization)
 
 
 def resample(times: np.ndarray, values: np.ndarray, n_frames: int, fps: float) -> np.ndarray:
