@@ -13,22 +13,31 @@ QUIET_DB = -50.0  # at or below: mouth closed
 LOUD_DB = -15.0  # at or above: fully open
 
 
-def loudness_track(samples: np.ndarray, sample_rate: int, frames: int, fps: float) -> np.ndarray:
-    """Per-frame opening in [0, 1] from the RMS level of a window centred on each frame.
+def frame_rms_db(samples: np.ndarray, sample_rate: int, frames: int, fps: float) -> np.ndarray:
+    """RMS level in dB of a two-frame window centred on each video frame.
 
     Args:
         samples: (N,) float mono audio in [-1, 1].
         frames: number of video frames T.
     Returns:
-        (T,) float64.
+        (T,) float64 dB (-100 for silence).
     """
     hop = sample_rate / fps
     centres = (np.arange(frames) + 0.5) * hop
     lo = np.clip((centres - hop).astype(int), 0, len(samples))
     hi = np.clip((centres + hop).astype(int), 0, len(samples))
-    energy = np.concatenate([[0.0], np.cumsum(samples.astype(np.float64) ** 2)])
+    energy = np.concatenate([[0.0], np.cumsum(np.asarray(samples, dtype=np.float64) ** 2)])
     counts = np.maximum(hi - lo, 1)
-    db = 10 * np.log10((energy[hi] - energy[lo]) / counts + 1e-10)
+    return 10 * np.log10(np.maximum(energy[hi] - energy[lo], 0.0) / counts + 1e-10)
+
+
+def loudness_track(samples: np.ndarray, sample_rate: int, frames: int, fps: float) -> np.ndarray:
+    """Per-frame opening in [0, 1] from the RMS level (see ``frame_rms_db``).
+
+    Returns:
+        (T,) float64.
+    """
+    db = frame_rms_db(samples, sample_rate, frames, fps)
     return np.clip((db - QUIET_DB) / (LOUD_DB - QUIET_DB), 0.0, 1.0)
 
 

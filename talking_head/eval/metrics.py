@@ -101,14 +101,9 @@ def loudness_envelope(samples: np.ndarray, sample_rate: int, frames: int, fps: f
     Returns:
         (T,) float64 dB.
     """
-    hop = sample_rate / fps
-    out = np.empty(frames)
-    for i in range(frames):
-        lo = int(max(0, (i + 0.5) * hop - hop))
-        hi = int(min(len(samples), (i + 0.5) * hop + hop))
-        chunk = samples[lo:hi]
-        out[i] = 10 * np.log10(np.mean(chunk.astype(np.float64) ** 2) + 1e-10) if len(chunk) else -100.0
-    return out
+    from ..audio.loudness import frame_rms_db
+
+    return frame_rms_db(samples, sample_rate, frames, fps)
 
 
 # --- CPBD (Narvekar & Karam, IEEE TIP 2011) ----------------------------------
