@@ -352,7 +352,12 @@ class TalkingHeadPipeline:
                                 tuple(notes), asset, intermediate)
 
     def _render(self, asset, plain, final, config, audio, out, intermediate, overwrite, timings, report) -> None:
-        """Render, restore (frames mode) and encode every frame, streaming."""
+        """Render, restore (frames mode) and encode every frame, streaming in small batches.
+
+        Frames are rendered ``batch`` at a time (the restorer's batch size in
+        frames mode, else 1), restored as a batch, and written; the render
+        before restoration goes to ``intermediate`` when asked for.
+        """
         from .video import VideoWriter
 
         start = time.perf_counter()
@@ -360,69 +365,44 @@ class TalkingHeadPipeline:
         plain_animator = None
         if intermediate is not None:
             plain_animator = animator if plain is asset else self.animator(plain, config)
+        restorer = self.restorer(config) if config.restore == "frames" else None
         timings["render_setup"] = time.perf_counter() - start
-        clock = {"render": 0.0, "restore": 0.0}
-
-        def rendered():
-            for row in final:
-                tick = time.perf_counter()
-                frame = animator.frame(row).rgb
-                clock["render"] += time.perf_counter() - tick
-                yield frame
-
-        frames = rendered()
-        side = None
-        if config.restore == "frames":
-            from .restore.align import five_points
-            from .restore.restorer import iter_restore_frames
-
-            restorer = self.restorer(config)
-            originals: list[np.ndarray] = []
-
-            def remember(stream):
-                for frame in stream:
-                    originals.append(frame)
-                    yield frame
-
-            fives = (five_points(animator.vertices(row)) for row in final)
-            restored = iter_restore_frames(remember(frames), fives, restorer)
-
-            def timed(stream):
-                while True:
-                    tick = time.perf_counter()
-                    try:
-                        frame = next(stream)
-                    except StopIteration:
-                        return
-                    clock["restore"] += time.perf_counter() - tick
-                    yield frame, originals.pop(0)
-
-            frames = timed(restored)
+        render_time = restore_time = 0.0
+        batch = restorer.batch_size if restorer is not None else 1
         start = time.perf_counter()
         writers = [VideoWriter(out, animator.size, config.fps, audio=audio, overwrite=overwrite)]
         if intermediate is not None:
-            side = VideoWriter(intermediate, plain_animator.size, config.fps, audio=audio, overwrite=True)
-            writers.append(side)
+            writers.append(VideoWriter(intermediate, plain_animator.size, config.fps, audio=audio, overwrite=True))
         try:
-            for index, item in enumerate(frames):
-                frame, before = item if isinstance(item, tuple) else (item, None)
-                writers[0].write(frame)
-                if side is not None:
-                    side.write(before if before is not None else plain_animator.frame(final[index]).rgb)
-                if index % 10 == 0:
-                    report("render", index / len(final))
+            for first in range(0, len(final), batch):
+                rows = final[first : first + batch]
+                tick = time.perf_counter()
+                frames = [animator.frame(row).rgb for row in rows]
+                render_time += time.perf_counter() - tick
+                before = frames
+                if restorer is not None:
+                    from .restore.align import five_points
+                    from .restore.restorer import restore_frames
+
+                    tick = time.perf_counter()
+                    frames = list(restore_frames(frames, [five_points(animator.vertices(r)) for r in rows], restorer))
+                    restore_time += time.perf_counter() - tick
+                for index, frame in enumerate(frames):
+                    writers[0].write(frame)
+                    if intermediate is not None:
+                        plain_frame = before[index] if plain_animator is animator else plain_animator.frame(rows[index]).rgb
+                        writers[1].write(plain_frame)
+                report("render", (first + len(rows)) / len(final))
             for writer in writers:
                 writer.close()
         except BaseException:
             for writer in writers:
                 writer.abort()
             raise
-        timings["render"] = clock["render"]
-        if config.restore == "frames":
-            # The restored stream pulls rendered frames, so its clock includes rendering.
-            timings["restore_frames"] = max(clock["restore"] - clock["render"], 0.0)
+        timings["render"] = render_time
+        if restorer is not None:
+            timings["restore_frames"] = restore_time
         timings["render_and_encode"] = time.perf_counter() - start
-        report("render", 1.0)
 
     def close(self) -> None:
         if self._detector is not None:
