@@ -20,3 +20,22 @@ def detector():
 
     with LandmarkDetector() as det:
         yield det
+
+
+@pytest.fixture(scope="session")
+def pipeline():
+    """One pipeline (512 px) shared by the modules that render the astronaut."""
+    from talking_head.config import GenerationConfig
+    from talking_head.pipeline import TalkingHeadPipeline
+
+    pipe = TalkingHeadPipeline(GenerationConfig(size=512))
+    yield pipe
+    pipe.close()
+
+
+@pytest.fixture(scope="session")
+def asset(pipeline, astronaut):
+    """The astronaut's analysed face (landmarks, reconstruction, texture)."""
+    from talking_head.media import load_image
+
+    return pipeline.analyse(load_image(astronaut))

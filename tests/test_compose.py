@@ -5,7 +5,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from scipy import ndimage
 
 from talking_head.face.topology import CHIN, INNER_LIP_LOWER, INNER_LIP_UPPER, MOUTH_CORNERS, load_topology
 from talking_head.render.compose import (
@@ -17,20 +16,11 @@ from talking_head.render.compose import (
     to_output,
 )
 from talking_head.render.gl import FaceRenderer
-from talking_head.render.rasterize import rasterize
 from talking_head.types import FaceLandmarks, Framing
 
+from helpers import projection_texture
+
 SIZE = 256
-
-
-def projection_texture(image, points, topology, size):
-    """(S, S, 4) uint8: each texel samples the image where its mesh point is."""
-    frags = rasterize(topology.uvs * size, topology.triangles, (size, size))
-    xy = frags.interpolate(points[:, :2], topology.triangles).astype(np.float32)
-    _, (rows, cols) = ndimage.distance_transform_edt(~frags.covered, return_indices=True)
-    xy = xy[rows, cols]  # off-footprint texels repeat their nearest texel
-    rgb = cv2.remap(image, xy[..., 0] - 0.5, xy[..., 1] - 0.5, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return np.dstack([rgb, np.where(frags.covered, 255, 0).astype(np.uint8)])
 
 
 def jaw_open(reference, pixels):

@@ -4,29 +4,18 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-import cv2
 import numpy as np
 import pytest
-from scipy import ndimage
 
 from talking_head.errors import RendererUnavailableError
 from talking_head.face.topology import INNER_LIP_LOWER, INNER_LIP_UPPER, load_topology
 from talking_head.render.gl import FaceRenderer, depth_transform
-from talking_head.render.rasterize import rasterize
+
+from helpers import projection_texture
 
 SIZE = (256, 256)
 # Lower inner lip without the mouth corners (78, 308), which stay put.
 LOWER_INNER = (14, 87, 178, 88, 95, 317, 402, 318, 324)
-
-
-def projection_texture(image, points, topology, size):
-    """(S, S, 4) uint8: each texel samples the photo where its mesh point is."""
-    frags = rasterize(topology.uvs * size, topology.triangles, (size, size))
-    xy = frags.interpolate(points[:, :2], topology.triangles).astype(np.float32)
-    _, (rows, cols) = ndimage.distance_transform_edt(~frags.covered, return_indices=True)
-    xy = xy[rows, cols]  # off-footprint texels repeat their nearest texel
-    rgb = cv2.remap(image, xy[..., 0] - 0.5, xy[..., 1] - 0.5, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return np.dstack([rgb, np.where(frags.covered, 255, 0).astype(np.uint8)])
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from talking_head.config import GenerationConfig
 from talking_head.face.rig import load_rig
 from talking_head.face.topology import INNER_LIP_LOWER, INNER_LIP_UPPER
-from talking_head.media import load_image
-from talking_head.pipeline import TalkingHeadPipeline
 from talking_head.render.mouth import (
     DEFAULT_TEETH,
     MOUTH_OUTLINE,
@@ -24,18 +21,6 @@ from talking_head.render.mouth import (
     neutral_mouth,
     polygon_mask,
 )
-
-
-@pytest.fixture(scope="module")
-def pipeline():
-    pipe = TalkingHeadPipeline(GenerationConfig(size=512))
-    yield pipe
-    pipe.close()
-
-
-@pytest.fixture(scope="module")
-def asset(pipeline, astronaut):
-    return pipeline.analyse(load_image(astronaut))
 
 
 @pytest.fixture(scope="module")

@@ -2,24 +2,10 @@
 
 import cv2
 import numpy as np
-import pytest
 
 from talking_head.config import RenderConfig
 from talking_head.face.rig import inner_lip_gap
 from talking_head.media import load_image
-from talking_head.pipeline import TalkingHeadPipeline
-
-
-@pytest.fixture(scope="module")
-def pipeline():
-    pipe = TalkingHeadPipeline(RenderConfig(size=512))
-    yield pipe
-    pipe.close()
-
-
-@pytest.fixture(scope="module")
-def asset(pipeline, astronaut):
-    return pipeline.analyse(load_image(astronaut))
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
