@@ -72,11 +72,12 @@ def short_clip(tmp_path_factory) -> Path:
     return out
 
 
-def generate(client, photo, audio, smoothing=2, size=256, **kwargs):
+def generate(client, photo, audio, smoothing=2, size=256, transcript="", driver="audionet", mouth_motion=1.0,
+             **kwargs):
     from gradio_client import handle_file
 
-    return client.predict(handle_file(str(photo)), handle_file(str(audio)), smoothing, True, True, "off", "auto",
-                          size, "crop", api_name="/generate", **kwargs)
+    return client.predict(handle_file(str(photo)), handle_file(str(audio)), transcript, driver, mouth_motion,
+                          smoothing, True, True, "off", "auto", size, "crop", api_name="/generate", **kwargs)
 
 
 def test_generate_on_the_bundled_example(served, client):
@@ -97,7 +98,7 @@ def test_generate_on_the_bundled_example(served, client):
     assert 0.2 < (rgba[..., 3] > 0).mean() < 0.95  # the face's UV island, not an empty or full square
     assert plot["type"] == "matplotlib" and plot["plot"].startswith("data:image/")
     assert set(zipfile.ZipFile(mesh_zip).namelist()) == {"face.obj", "face.mtl", "texture.png"}
-    assert "218 frames" in notes and "256 px, smoothing l=2" in notes
+    assert "218 frames" in notes and "256 px, audionet driver" in notes and "smoothing l=2" in notes
 
     # The pipeline wrote into one request folder of the app's own temporary root.
     talking, _ = served
@@ -149,8 +150,9 @@ def test_old_request_folders_are_swept(served):
 def test_ablation_joins_variants_side_by_side(client, short_clip):
     from gradio_client import handle_file
 
-    video, table = client.predict(handle_file(str(app.EXAMPLE_PHOTO)), handle_file(str(short_clip)), 0, True, True,
-                                  "off", "auto", 256, "crop", ["mouth completion"], api_name="/ablation")
+    video, table = client.predict(handle_file(str(app.EXAMPLE_PHOTO)), handle_file(str(short_clip)), "", "audionet",
+                                  1.0, 0, True, True, "off", "auto", 256, "crop", ["mouth completion"],
+                                  api_name="/ablation")
     info = probe_video(video)
     assert table["headers"] == app.TABLE_HEADERS
     assert [row[0] for row in table["data"]] == ["dark mouth", "mouth completion"]
