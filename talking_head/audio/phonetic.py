@@ -422,17 +422,26 @@ def phone_loop(samples: np.ndarray, speech: Sequence[tuple[float, float]] | None
     return PhoneTrack(tuple(_merge_silence(phones)), "phone_loop", ())
 
 
-def align(samples: np.ndarray, transcript: str, speech: Sequence[tuple[float, float]] | None = None) -> PhoneTrack:
+def align(
+    samples: np.ndarray,
+    transcript: str,
+    speech: Sequence[tuple[float, float]] | None = None,
+    verify: bool = False,
+) -> PhoneTrack:
     """Forced alignment of a transcript.
 
     Args:
         samples: (N,) float32 mono 16 kHz in [-1, 1].
         transcript: what is said (any text; normalised here).
         speech: optional speech intervals (s) used to cut long audio at pauses.
+        verify: also reject an alignment that scores more than
+            ``MAX_SCORE_GAP`` per frame below the phone loop (costs one phone
+            loop pass; long audio is always checked chunk by chunk).
     Returns:
         ``PhoneTrack`` with mode "alignment" and the words' times.
     Raises:
-        AlignmentError: no alignable words, or the decoder found no alignment.
+        AlignmentError: no alignable words, the decoder found no alignment,
+            or (with ``verify``) the transcript does not fit the audio.
     """
     x = _check(samples)
     words, notes = _prepare_words(transcript)
@@ -442,6 +451,8 @@ def align(samples: np.ndarray, transcript: str, speech: Sequence[tuple[float, fl
         raise AlignmentError("the audio is too short to align")
     if x.shape[0] <= CHUNK_SECONDS * SAMPLE_RATE:
         decoded = _align_chunk(x, words, 0.0)
+        if verify:
+            _check_gap(score_gap(x, decoded))
         return PhoneTrack(tuple(_merge_silence(decoded.phones)), "alignment", tuple(notes), tuple(decoded.words))
     track = _align_long(x, words, speech, strict=True)
     return PhoneTrack(track.phones, track.mode, tuple(notes) + track.notes, track.words)
@@ -451,6 +462,12 @@ def score_gap(samples: np.ndarray, aligned: _Decoded) -> float:
     """Alignment score per frame minus the phone loop's on the same audio
     (<= ~0; the more negative, the worse the transcript fits)."""
     return aligned.score - _loop_chunk(samples, 0.0).score
+
+
+def _check_gap(gap: float) -> None:
+    if gap < -MAX_SCORE_GAP:
+        raise AlignmentError(f"the transcript does not match the audio (score {-gap:.0f} per frame below "
+                             f"free recognition; limit {MAX_SCORE_GAP:.0f})")
 
 
 def _align_long(x: np.ndarray, words: list[str], speech, strict: bool) -> PhoneTrack:
@@ -563,10 +580,7 @@ def _recognise(x: np.ndarray, transcript: str | None, speech) -> PhoneTrack:
             track = _align_long(x, words, speech, strict=False)
             return PhoneTrack(track.phones, track.mode, tuple(notes) + track.notes, track.words)
         decoded = _align_chunk(x, words, 0.0)
-        gap = score_gap(x, decoded)
-        if gap < -MAX_SCORE_GAP:
-            raise AlignmentError(f"the transcript does not match the audio (score {gap:.0f} per frame below "
-                                 f"free recognition; limit {MAX_SCORE_GAP:.0f})")
+        _check_gap(score_gap(x, decoded))
         return PhoneTrack(tuple(_merge_silence(decoded.phones)), "alignment", tuple(notes), tuple(decoded.words))
     except AlignmentError as exc:
         loop = phone_loop(x, speech)
