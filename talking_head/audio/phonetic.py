@@ -541,6 +541,7 @@ def recognise(
     transcript: str | None = None,
     vad: bool = True,
     max_phone: float = MAX_PHONE,
+    speech: Sequence[tuple[float, float]] | None = None,
 ) -> PhoneTrack:
     """Phones for a driver: alignment when a transcript fits, else the phone loop.
 
@@ -553,12 +554,15 @@ def recognise(
         transcript: what is said, or None.
         vad: use silero-vad for pauses (and to cut long audio).
         max_phone: longest phone in seconds; the remainder becomes SIL.
+        speech: speech intervals (seconds) already found by the VAD; with
+            ``vad`` and None, they are found here.
     Returns:
         ``PhoneTrack`` (mode "alignment", "phone_loop" or "mixed").
     """
     x = _check(samples)
-    speech = None
-    if vad:
+    if not vad:
+        speech = None
+    elif speech is None:
         from . import vad as vad_module
 
         speech = vad_module.speech_intervals(x)
