@@ -228,14 +228,31 @@ class TalkingHeadApp:
         return str(video), [[row[h] for h in TABLE_HEADERS] for row in rows]
 
 
+NOT_AN_UPLOAD = "The upload did not arrive as a file; upload it again."
+
+
 def _upload_path(value) -> str | None:
-    """The server-side path of an unprocessed upload (a FileData dict), or of a plain path."""
-    if value is None or isinstance(value, (str, Path)):
-        return str(value) if value else None
-    path = value.get("path") if isinstance(value, dict) else getattr(value, "path", None)
-    if not path:
-        raise friendly("The upload did not arrive as a file; upload it again.")
-    return str(path)
+    """The server-side path of an upload (a FileData dict, or a plain path), checked.
+
+    Only regular files inside this server's upload cache are accepted: an API
+    caller can name any path, and the events run with ``preprocess=False``, so
+    Gradio does not check it for us. Everything else (another folder, a link
+    out of the cache, a missing file) gets the same message, which names no
+    path, so that the answers do not tell which files exist.
+    """
+    if value is None or value == "":
+        return None
+    path = value if isinstance(value, (str, Path)) else (
+        value.get("path") if isinstance(value, dict) else getattr(value, "path", None))
+    if not isinstance(path, (str, Path)) or not str(path):
+        raise friendly(NOT_AN_UPLOAD)
+    from gradio.utils import get_upload_folder
+
+    cache = os.path.realpath(get_upload_folder())
+    real = os.path.realpath(path)
+    if os.path.commonpath([cache, real]) != cache or real == cache or not os.path.isfile(real):
+        raise friendly(NOT_AN_UPLOAD)
+    return real
 
 
 def _notes(result, config: GenerationConfig) -> str:

@@ -231,3 +231,59 @@ def test_settings_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("TALKING_HEAD_MAX_AUDIO_SECONDS", "30")
     monkeypatch.setenv("TALKING_HEAD_OUTPUT_TTL", "60")
     assert app.AppSettings.from_env() == app.AppSettings(2, "10mb", 30.0, 60.0)
+
+
+def call_raw(url: str, data: list, api: str = "generate", timeout: float = 120) -> tuple[str, str]:
+    """POST to Gradio's raw HTTP API and read the event stream: (last event name, its data)."""
+    import httpx
+
+    base = url.rstrip("/")
+    event_id = httpx.post(f"{base}/gradio_api/call/{api}", json={"data": data}, timeout=30).json()["event_id"]
+    event = payload = ""
+    with httpx.stream("GET", f"{base}/gradio_api/call/{api}/{event_id}", timeout=timeout) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:"):
+                payload = line.split(":", 1)[1].strip()
+                if event in ("complete", "error"):
+                    break
+    return event, payload
+
+
+def upload_raw(url: str, path: Path) -> str:
+    """Upload one file as a browser would; its path in the server's upload cache."""
+    import httpx
+
+    with path.open("rb") as data:
+        response = httpx.post(f"{url.rstrip('/')}/gradio_api/upload", files={"files": (path.name, data)}, timeout=30)
+    return response.json()[0]
+
+
+def test_raw_api_reads_only_uploaded_files(served, short_clip, tmp_path):
+    """A caller naming a server path (with or without Gradio's meta) gets one neutral refusal."""
+    _, url = served
+    secret_photo = tmp_path / "secret_photo.png"
+    secret_photo.write_bytes(app.EXAMPLE_PHOTO.read_bytes())  # a valid face: the old server animated it
+    secret_audio = tmp_path / "secret_audio.m4a"
+    secret_audio.write_bytes(short_clip.read_bytes())
+    photo, audio = upload_raw(url, app.EXAMPLE_PHOTO), upload_raw(url, short_clip)
+    meta = {"_type": "gradio.FileData"}
+    settings = [2, True, True, "off", "auto", 256, "crop"]
+    messages: dict[tuple[str, str], set] = {}
+    for target in (secret_photo, secret_audio, tmp_path / "missing.png", Path("/etc/passwd"), Path("/etc")):
+        for variant, extra in (("no meta", {}), ("meta", {"meta": meta})):
+            named = {"path": str(target), **extra}
+            for slot, data in (("photo", [named, {"path": audio, "meta": meta}]),
+                               ("audio", [{"path": photo, "meta": meta}, named])):
+                event, payload = call_raw(url, [*data, *settings])
+                assert event == "error", (target, extra, payload[:200])
+                assert target.name not in payload and str(target.parent) not in payload
+                messages.setdefault((variant, slot), set()).add(payload)
+    # One answer per way of asking, whatever the path: it does not tell which files exist.
+    assert all(len(answers) == 1 for answers in messages.values()), messages
+    # (Gradio itself refuses what claims to be a file with meta, and an audio without it, with no message.)
+    assert app.NOT_AN_UPLOAD in messages["no meta", "photo"].pop()
+    # The same uploads, passed as uploads, are accepted.
+    event, payload = call_raw(url, [{"path": photo, "meta": meta}, {"path": audio, "meta": meta}, *settings])
+    assert event == "complete", payload[:300]
