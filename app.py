@@ -31,7 +31,9 @@ from talking_head.config import GenerationConfig
 from talking_head.errors import TalkingHeadError
 from talking_head.face.export import front_facing_winding, write_obj
 from talking_head.face.reconstruct import mesh
-from talking_head.pipeline import FaceAsset, TalkingHeadPipeline, plot_coefficients
+from talking_head.pipeline import TalkingHeadPipeline
+from talking_head.plot import plot_coefficients
+from talking_head.types import FaceAsset
 
 HERE = Path(__file__).resolve().parent
 EXAMPLE_PHOTO = HERE / "assets" / "examples" / "astronaut.png"

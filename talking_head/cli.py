@@ -192,20 +192,23 @@ def run_animate(args: argparse.Namespace) -> int:
     from .pipeline import TalkingHeadPipeline
     from .video import VideoWriter, check_output_path
 
-    check_output_path(args.out, args.overwrite)
+    check_output_path(args.out, args.overwrite, inputs=(args.photo, args.coeffs))
     config = _config(args)
     pipeline = TalkingHeadPipeline(config)
-    coeffs = pipeline.check_coefficients(load_coefficients(args.coeffs))
-    asset = pipeline.analyse(args.photo)
-    animator = pipeline.animator(asset)
-    start = time.perf_counter()
-    with VideoWriter(args.out, animator.size, config.fps, overwrite=args.overwrite) as writer:
-        for row in coeffs:
-            writer.write(animator.frame(row).rgb)
-    elapsed = time.perf_counter() - start
-    pipeline.close()
+    try:
+        coeffs = pipeline.check_coefficients(load_coefficients(args.coeffs))
+        asset = pipeline.analyse(args.photo)
+        start = time.perf_counter()
+        with pipeline.animator(asset) as animator, \
+                VideoWriter(args.out, animator.size, config.fps, overwrite=args.overwrite) as writer:
+            for row in coeffs:
+                writer.write(animator.frame(row).rgb)
+            backend = animator.renderer.backend
+        elapsed = time.perf_counter() - start
+    finally:
+        pipeline.close()
     print(f"wrote {len(coeffs)} frames ({len(coeffs) / config.fps:.2f} s) to {args.out} "
-          f"in {elapsed:.2f} s, renderer {animator.renderer.backend}")
+          f"in {elapsed:.2f} s, renderer {backend}")
     return 0
 
 

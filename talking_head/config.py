@@ -69,8 +69,8 @@ class GenerationConfig(RenderConfig):
             raise ValueError(f"smoothing must be within 0..10, got {self.smoothing}")
         if self.device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, got {self.device!r}")
-        if self.max_audio_seconds <= 0:
-            raise ValueError("max_audio_seconds must be positive")
+        if not 0 < self.max_audio_seconds < float("inf"):  # also refuses NaN
+            raise ValueError(f"max_audio_seconds must be a positive number of seconds, got {self.max_audio_seconds}")
         if self.restore not in RESTORE_MODES:
             raise ValueError(f"restore must be one of {RESTORE_MODES}, got {self.restore!r}")
         if self.driver not in DRIVERS:

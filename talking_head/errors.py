@@ -38,3 +38,7 @@ class RendererUnavailableError(TalkingHeadError):
 
 class WeightsError(TalkingHeadError):
     """Model weights are missing, corrupt or cannot be downloaded."""
+
+
+class Cancelled(TalkingHeadError):
+    """The caller cancelled the generation; its partial outputs were removed."""
