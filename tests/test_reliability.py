@@ -214,6 +214,8 @@ def test_bad_options_fail_in_a_second_with_one_line(good, tmp_path, capsys, case
 
     import torch
 
+    import talking_head.pipeline  # noqa: F401 - imported before the clock starts: time the checks, not imports
+
     out, extra, pattern = tmp_path / "out.mp4", [], ""
     if case == "read-only folder":
         out, pattern = unwritable_folder(tmp_path) / "out.mp4", "cannot write to the output folder"
@@ -248,3 +250,65 @@ def test_outputs_follow_the_umask(good, tmp_path, capsys):
     finally:
         os.umask(old)
     assert code == 0 and stat.S_IMODE(out.stat().st_mode) == 0o644
+
+
+def test_nan_samples_are_refused_up_front(good, tmp_path, capsys):
+    """A float WAV with NaN/Inf: refused when decoded (before the render), one line, same in the app (same path)."""
+    import time
+
+    from scipy.io import wavfile
+
+    samples = speech(1.0).astype(np.float32)
+    samples[100:110] = np.nan
+    samples[200] = np.inf
+    audio = tmp_path / "float.wav"
+    wavfile.write(audio, RATE, samples)
+    out = tmp_path / "out.mp4"
+    start = time.perf_counter()
+    code, errors = run_generate(good[0], audio, out, capsys)
+    assert_refused(code, errors, out, "11 invalid samples (NaN or infinity)")
+    assert time.perf_counter() - start < 2.0
+
+
+def ffmpeg_writing_into(folder: Path) -> list[str]:
+    """Command lines of running ffmpeg processes that write into ``folder``."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "ffmpeg" in text and str(folder) in text:
+            found.append(text)
+    return found
+
+
+def test_sigterm_removes_the_partial_video_and_its_ffmpeg(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "out.mp4"
+    command = [sys.executable, "-m", "talking_head", "generate", "--photo", str(root / "assets/examples/astronaut.png"),
+               "--audio", str(root / "assets/examples/hello.m4a"), "--out", str(out), "--size", "256"]
+    process = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        end = time.monotonic() + 120
+        while not list(tmp_path.glob(".partial-*.mp4")) and process.poll() is None and time.monotonic() < end:
+            time.sleep(0.05)
+        while not ffmpeg_writing_into(tmp_path) and process.poll() is None and time.monotonic() < end:
+            time.sleep(0.05)
+        time.sleep(0.3)  # a few frames into the video
+        assert process.poll() is None, "the render finished before it could be stopped"
+        assert ffmpeg_writing_into(tmp_path)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 143 and "terminated" in err and "Traceback" not in err, err
+    time.sleep(0.5)
+    assert not list(tmp_path.glob(".partial-*")) and not out.exists()
+    assert not ffmpeg_writing_into(tmp_path)
