@@ -14,8 +14,14 @@ Environment:
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import functools
+import math
 import os
 import shutil
+import signal
+import sys
 import tempfile
 import threading
 import time
@@ -28,10 +34,13 @@ import cv2
 import gradio as gr
 
 from talking_head.config import GenerationConfig, option_bounds, option_choices
-from talking_head.errors import TalkingHeadError
+from talking_head.errors import Cancelled, TalkingHeadError, WeightsError
+from talking_head.options import coerce_options
 from talking_head.face.export import front_facing_winding, write_obj
 from talking_head.face.reconstruct import mesh
-from talking_head.pipeline import FaceAsset, TalkingHeadPipeline, plot_coefficients
+from talking_head.pipeline import TalkingHeadPipeline
+from talking_head.plot import plot_coefficients
+from talking_head.types import FaceAsset
 
 HERE = Path(__file__).resolve().parent
 EXAMPLE_PHOTO = HERE / "assets" / "examples" / "astronaut.png"
@@ -60,14 +69,39 @@ class AppSettings:
     max_audio_seconds: float = 120.0
     output_ttl: float = 3600.0
 
+    def __post_init__(self) -> None:
+        if isinstance(self.concurrency, bool) or not isinstance(self.concurrency, int) or not 1 <= self.concurrency <= 64:
+            raise SettingsError(f"TALKING_HEAD_CONCURRENCY must be a whole number from 1 to 64, got {self.concurrency!r}")
+        if not (isinstance(self.max_upload, str) and self.max_upload.strip()[:1].isdigit()):
+            raise SettingsError(f"TALKING_HEAD_MAX_UPLOAD must be a size such as 50mb, got {self.max_upload!r}")
+        if not (math.isfinite(self.max_audio_seconds) and self.max_audio_seconds > 0):
+            raise SettingsError(f"TALKING_HEAD_MAX_AUDIO_SECONDS must be a positive number, got {self.max_audio_seconds!r}")
+        if not (math.isfinite(self.output_ttl) and self.output_ttl > 0):
+            raise SettingsError(f"TALKING_HEAD_OUTPUT_TTL must be a positive number of seconds, got {self.output_ttl!r}")
+
     @classmethod
     def from_env(cls) -> "AppSettings":
+        """Settings from TALKING_HEAD_* variables; a bad value is a SettingsError naming the variable."""
+
+        def read(name: str, convert, default, kind: str):
+            text = os.environ.get(name)
+            if text is None:
+                return default
+            try:
+                return convert(text.strip())
+            except ValueError:
+                raise SettingsError(f"{name} must be {kind}, got {text!r}") from None
+
         return cls(
-            concurrency=int(os.environ.get("TALKING_HEAD_CONCURRENCY", cls.concurrency)),
+            concurrency=read("TALKING_HEAD_CONCURRENCY", int, cls.concurrency, "a whole number from 1 to 64"),
             max_upload=os.environ.get("TALKING_HEAD_MAX_UPLOAD", cls.max_upload),
-            max_audio_seconds=float(os.environ.get("TALKING_HEAD_MAX_AUDIO_SECONDS", cls.max_audio_seconds)),
-            output_ttl=float(os.environ.get("TALKING_HEAD_OUTPUT_TTL", cls.output_ttl)),
+            max_audio_seconds=read("TALKING_HEAD_MAX_AUDIO_SECONDS", float, cls.max_audio_seconds, "a number"),
+            output_ttl=read("TALKING_HEAD_OUTPUT_TTL", float, cls.output_ttl, "a number of seconds"),
         )
+
+
+class SettingsError(ValueError):
+    """A serving setting from the environment is unusable (the app does not start)."""
 
 
 class ProgressReporter:
@@ -78,12 +112,16 @@ class ProgressReporter:
     estimate taken over the whole run.
     """
 
-    def __init__(self, progress: gr.Progress, start: float = 0.0, span: float = 1.0, label: str = ""):
+    def __init__(self, progress: gr.Progress, start: float = 0.0, span: float = 1.0, label: str = "",
+                 cancel: threading.Event | None = None):
         self.progress = progress
+        self.cancel = cancel
         self.start, self.span, self.label = start, span, label
         self.stage, self.stage_began = "", time.perf_counter()
 
     def __call__(self, stage: str, fraction: float) -> None:
+        if self.cancel is not None and self.cancel.is_set():  # the pipeline calls this per batch of frames
+            raise Cancelled("generation was cancelled")
         now = time.perf_counter()
         if stage != self.stage:
             self.stage, self.stage_began = stage, now
@@ -101,13 +139,51 @@ def friendly(message: str) -> gr.Error:
     return gr.Error(message, print_exception=False)
 
 
+def shown(error: TalkingHeadError) -> gr.Error:
+    """A pipeline error as web users see it: weights errors name server paths, so they get a
+    message of their own (the full one goes to the server's log)."""
+    if isinstance(error, WeightsError):
+        print(f"talking-head: {error}", file=sys.stderr)
+        return friendly("The face restorer's weights are not available on this server; choose the "
+                        "Real-ESRGAN restorer (it works offline) or turn restoration off.")
+    return friendly(str(error))
+
+
+async def run_cancellable(work, *args):
+    """Run ``work(cancel, *args)`` in a worker thread, as Gradio runs a plain function.
+
+    When the request is cancelled (its task gets CancelledError) the event is
+    set, which the pipeline checks per batch of frames, and this coroutine
+    keeps waiting until the worker has stopped and cleaned up: the request's
+    concurrency slot is held until then, so cancelling cannot start more
+    renders than the limit.
+    """
+    cancel = threading.Event()
+    context = contextvars.copy_context()  # gr.Progress finds its request through context variables
+    future = asyncio.get_running_loop().run_in_executor(None, context.run, functools.partial(work, cancel, *args))
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        cancel.set()
+        while not future.done():
+            try:
+                await asyncio.shield(future)
+            except asyncio.CancelledError:  # cancelled again while stopping: keep waiting
+                continue
+            except BaseException:  # noqa: BLE001 - the worker's Cancelled, or any error: it has stopped
+                break
+        raise
+
+
 class TalkingHeadApp:
     """The app's state: one pipeline and a folder of per-request outputs."""
 
     def __init__(self, settings: AppSettings | None = None):
         self.settings = settings or AppSettings.from_env()
         self.pipeline = TalkingHeadPipeline(GenerationConfig(max_audio_seconds=self.settings.max_audio_seconds))
-        self.root = Path(tempfile.mkdtemp(prefix="talking-head-app-"))
+        remove_stale_roots()
+        self.root = Path(tempfile.mkdtemp(prefix=ROOT_PREFIX))
+        (self.root / OWNER).write_text(str(os.getpid()))
         self._lock = threading.Lock()
 
     # -- housekeeping -------------------------------------------------------
@@ -128,47 +204,40 @@ class TalkingHeadApp:
         self.pipeline.close()
 
     def config(self, driver, mouth_motion, smoothing, mouth, blink, restore, restorer, size, framing) -> GenerationConfig:
+        """The call's config from the form; a bad value is a message naming the option (checks: config.py)."""
+        values = dict(driver=driver, mouth_motion=mouth_motion, smoothing=smoothing, mouth=mouth, blink=blink,
+                      restore=restore, restorer=restorer, size=size, framing=framing)
         try:
-            return replace(
-                self.pipeline.config,
-                driver=str(driver),
-                mouth_motion=float(mouth_motion),
-                smoothing=int(smoothing),
-                mouth=bool(mouth),
-                blink=bool(blink),
-                restore=str(restore),
-                restorer=str(restorer),
-                size=int(size),
-                framing=str(framing),
-            )
+            return replace(self.pipeline.config, **coerce_options(GenerationConfig, values))
         except (ValueError, TypeError) as error:
-            raise friendly(str(error)) from None
+            message = str(error).replace("_", " ")
+            raise friendly(message[:1].upper() + message[1:]) from None
 
     def check_inputs(self, photo, audio) -> tuple[str, str]:
-        """Paths of the uploads; refuses missing files and unusable audio before any work.
+        """Paths of the uploads, refused unless they are files in this server's upload cache.
 
         The photo arrives unprocessed (the events run with ``preprocess=False``)
         so that a file that is not an image reaches our decoder, which says so,
-        instead of failing inside Gradio with a generic error.
+        instead of failing inside Gradio with a generic error. The audio is
+        decoded first thing by the pipeline, which refuses unusable audio
+        before any other work; silent audio is accepted (the mouth stays
+        closed), the same policy as the CLI's.
         """
-        from talking_head.audio.decode import decode_audio, is_silent
-
         photo, audio = _upload_path(photo), _upload_path(audio)
         if not photo:
             raise friendly("Upload or take a photo first.")
         if not audio:
             raise friendly("Upload or record some speech first.")
-        try:
-            clip = decode_audio(audio, max_seconds=self.pipeline.config.max_audio_seconds)
-        except TalkingHeadError as error:
-            raise friendly(str(error)) from None
-        if is_silent(clip):
-            raise friendly("The audio is silent: upload or record a clip with speech.")
         return photo, audio
 
     # -- actions ------------------------------------------------------------
-    def generate(self, photo, audio, transcript, driver, mouth_motion, smoothing, mouth, blink, restore, restorer,
-                 size, framing, progress=gr.Progress()):
+    async def generate(self, photo, audio, transcript, driver, mouth_motion, smoothing, mouth, blink, restore,
+                       restorer, size, framing, progress=gr.Progress()):
+        return await run_cancellable(self._generate, photo, audio, transcript, driver, mouth_motion, smoothing,
+                                     mouth, blink, restore, restorer, size, framing, progress)
+
+    def _generate(self, cancel, photo, audio, transcript, driver, mouth_motion, smoothing, mouth, blink, restore,
+                  restorer, size, framing, progress):
         import matplotlib.pyplot as plt
 
         photo, audio = self.check_inputs(photo, audio)
@@ -177,20 +246,24 @@ class TalkingHeadApp:
         try:
             result = self.pipeline.generate(
                 photo, audio, str(folder / "talking_head.mp4"), config=config,
-                intermediates=str(folder / "stages"), progress=ProgressReporter(progress),
+                intermediates=str(folder / "stages"), progress=ProgressReporter(progress), cancel=cancel,
                 transcript=_transcript_text(transcript),
             )
-        except TalkingHeadError as error:
-            raise friendly(str(error)) from None
-        figure = plot_coefficients(result.coefficients)
-        plt.close(figure)  # Gradio only calls savefig; keep pyplot from holding every request's figure
+            figure = plot_coefficients(result.coefficients)
+            plt.close(figure)  # Gradio only calls savefig; keep pyplot from holding every request's figure
+            mesh = self.mesh_zip(result.asset, folder)
+        except BaseException as error:
+            shutil.rmtree(folder, ignore_errors=True)  # a failed or cancelled request leaves nothing
+            if isinstance(error, TalkingHeadError):
+                raise shown(error) from None
+            raise
         intermediate = result.intermediate_video or result.video
         return (
             result.asset.texture.rgba,
             str(intermediate),
             str(result.video),
             figure,
-            self.mesh_zip(result.asset, folder),
+            mesh,
             _notes(result, config),
         )
 
@@ -206,9 +279,15 @@ class TalkingHeadApp:
                 bundle.write(folder / name, name)
         return str(archive)
 
-    def ablation(self, photo, audio, transcript, driver, mouth_motion, smoothing, mouth, blink, restore, restorer,
-                 size, framing, compare, progress=gr.Progress()):
+    async def ablation(self, photo, audio, transcript, driver, mouth_motion, smoothing, mouth, blink, restore,
+                       restorer, size, framing, compare, progress=gr.Progress()):
         """Render the same input with post-processes off and on; one labelled video + a table."""
+        return await run_cancellable(self._ablation, photo, audio, transcript, driver, mouth_motion, smoothing,
+                                     mouth, blink, restore, restorer,
+                                     size, framing, compare, progress)
+
+    def _ablation(self, cancel, photo, audio, transcript, driver, mouth_motion, smoothing, mouth, blink, restore,
+                  restorer, size, framing, compare, progress):
         from talking_head.ablation import compare_variants, variants_for
 
         photo, audio = self.check_inputs(photo, audio)
@@ -218,7 +297,7 @@ class TalkingHeadApp:
             raise friendly("Tick at least one post-process to compare.")
         variants = variants_for(config, chosen)
         total = len(variants)
-        reporters = [ProgressReporter(progress, index / total, 1 / total, f"{label} ({index + 1}/{total}): ")
+        reporters = [ProgressReporter(progress, index / total, 1 / total, f"{label} ({index + 1}/{total}): ", cancel)
                      for index, (label, _) in enumerate(variants)]
         folder = self.request_folder()
         try:
@@ -227,19 +306,63 @@ class TalkingHeadApp:
                 progress=lambda index, _, stage, fraction: reporters[index](stage, fraction),
                 transcript=_transcript_text(transcript),
             )
-        except TalkingHeadError as error:
-            raise friendly(str(error)) from None
+        except BaseException as error:
+            shutil.rmtree(folder, ignore_errors=True)
+            if isinstance(error, TalkingHeadError):
+                raise shown(error) from None
+            raise
         return str(video), [[row[h] for h in TABLE_HEADERS] for row in rows]
 
 
+ROOT_PREFIX = "talking-head-app-"
+OWNER = "owner.pid"  # the serving process's id, so a later start can tell a dead server's folders
+
+
+def remove_stale_roots(temp: str | None = None) -> list[Path]:
+    """Delete output roots left by app processes that are gone (killed, crashed); the removed paths."""
+    removed = []
+    for root in Path(temp or tempfile.gettempdir()).glob(f"{ROOT_PREFIX}*"):
+        try:
+            pid = int((root / OWNER).read_text())
+        except (OSError, ValueError):
+            continue  # not ours to judge: no owner recorded
+        try:
+            os.kill(pid, 0)
+            continue  # still serving
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue  # alive, another user's
+        shutil.rmtree(root, ignore_errors=True)
+        removed.append(root)
+    return removed
+
+
+NOT_AN_UPLOAD = "The upload did not arrive as a file; upload it again."
+
+
 def _upload_path(value) -> str | None:
-    """The server-side path of an unprocessed upload (a FileData dict), or of a plain path."""
-    if value is None or isinstance(value, (str, Path)):
-        return str(value) if value else None
-    path = value.get("path") if isinstance(value, dict) else getattr(value, "path", None)
-    if not path:
-        raise friendly("The upload did not arrive as a file; upload it again.")
-    return str(path)
+    """The server-side path of an upload (a FileData dict, or a plain path), checked.
+
+    Only regular files inside this server's upload cache are accepted: an API
+    caller can name any path, and the events run with ``preprocess=False``, so
+    Gradio does not check it for us. Everything else (another folder, a link
+    out of the cache, a missing file) gets the same message, which names no
+    path, so that the answers do not tell which files exist.
+    """
+    if value is None or value == "":
+        return None
+    path = value if isinstance(value, (str, Path)) else (
+        value.get("path") if isinstance(value, dict) else getattr(value, "path", None))
+    if not isinstance(path, (str, Path)) or not str(path):
+        raise friendly(NOT_AN_UPLOAD)
+    from gradio.utils import get_upload_folder
+
+    cache = os.path.realpath(get_upload_folder())
+    real = os.path.realpath(path)
+    if os.path.commonpath([cache, real]) != cache or real == cache or not os.path.isfile(real):
+        raise friendly(NOT_AN_UPLOAD)
+    return real
 
 
 def _transcript_text(value) -> str | None:
@@ -343,13 +466,25 @@ def launch(demo: gr.Blocks, settings: AppSettings, **overrides):
     return demo.launch(**options)
 
 
-def main() -> None:
-    app = TalkingHeadApp()
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    try:
+        settings = AppSettings.from_env()
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    app = TalkingHeadApp(settings)
+    # SIGTERM (docker stop, systemd) ends the server like Ctrl+C, so the folders below are removed.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         launch(build_demo(app), app.settings)
     finally:
         app.close()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

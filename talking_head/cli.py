@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -169,20 +170,23 @@ def run_animate(args: argparse.Namespace) -> int:
     from .pipeline import TalkingHeadPipeline
     from .video import VideoWriter, check_output_path
 
-    check_output_path(args.out, args.overwrite)
+    check_output_path(args.out, args.overwrite, inputs=(args.photo, args.coeffs))
     config = _config(args)
     pipeline = TalkingHeadPipeline(config)
-    coeffs = pipeline.check_coefficients(load_coefficients(args.coeffs))
-    asset = pipeline.analyse(args.photo)
-    animator = pipeline.animator(asset)
-    start = time.perf_counter()
-    with VideoWriter(args.out, animator.size, config.fps, overwrite=args.overwrite) as writer:
-        for row in coeffs:
-            writer.write(animator.frame(row).rgb)
-    elapsed = time.perf_counter() - start
-    pipeline.close()
+    try:
+        coeffs = pipeline.check_coefficients(load_coefficients(args.coeffs))
+        asset = pipeline.analyse(args.photo)
+        start = time.perf_counter()
+        with pipeline.animator(asset) as animator, \
+                VideoWriter(args.out, animator.size, config.fps, overwrite=args.overwrite) as writer:
+            for row in coeffs:
+                writer.write(animator.frame(row).rgb)
+            backend = animator.renderer.backend
+        elapsed = time.perf_counter() - start
+    finally:
+        pipeline.close()
     print(f"wrote {len(coeffs)} frames ({len(coeffs) / config.fps:.2f} s) to {args.out} "
-          f"in {elapsed:.2f} s, renderer {animator.renderer.backend}")
+          f"in {elapsed:.2f} s, renderer {backend}")
     return 0
 
 
@@ -279,11 +283,33 @@ COMMANDS = {"texture": run_texture, "animate": run_animate, "generate": run_gene
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    previous = _on_sigterm_interrupt()
     try:
         return COMMANDS[args.command](args)
     except TalkingHeadError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stop:
+        # The stages below clean up on the way out (partial video removed, ffmpeg killed).
+        print("terminated" if isinstance(stop, Terminated) else "interrupted", file=sys.stderr)
+        return 143 if isinstance(stop, Terminated) else 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: unwind like Ctrl+C, so that every stage cleans up."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated()
+
+
+def _on_sigterm_interrupt():
+    """Make SIGTERM raise Terminated in the main thread; the previous handler (None off the main thread)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_terminated)

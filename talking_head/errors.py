@@ -43,3 +43,7 @@ class WeightsError(TalkingHeadError):
 class AlignmentError(TalkingHeadError):
     """A transcript cannot be aligned to the audio (the phonetic driver then
     falls back to recognising phones from the audio alone)."""
+
+
+class Cancelled(TalkingHeadError):
+    """The caller cancelled the generation; its partial outputs were removed."""

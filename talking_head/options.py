@@ -18,16 +18,13 @@ from .config import option_fields
 
 
 def _number(kind: type, name: str):
-    """An argparse type that refuses NaN/inf with a clear message."""
+    """An argparse type for numbers; ranges (and NaN) are the config's to refuse, in one place."""
 
     def parse(text: str):
         try:
-            value = kind(text)
+            return kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"--{name} needs a number, got {text!r}") from None
-        if isinstance(value, float) and not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"--{name} needs a finite number, got {text!r}")
-        return value
 
     return parse
 
@@ -84,3 +81,38 @@ def config_from_args(args: argparse.Namespace, kind: type) -> Any:
     """
     names = {f.name for f in fields(kind)}
     return kind(**{k: v for k, v in vars(args).items() if k in names})
+
+
+def coerce_options(kind: type, values: dict[str, Any]) -> dict[str, Any]:
+    """Convert loosely typed values (from a web form or a manifest) to the options' types.
+
+    Raises:
+        ValueError: a value of the wrong kind, with a message naming the option
+            and what it accepts ("smoothing must be a whole number within 0..10").
+    """
+    specs = {f.name: f for f in option_fields(kind)}
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        spec = specs.get(name)
+        if spec is None:
+            raise ValueError(f"unknown option {name!r}")
+        value_type, bounds = _value_type(spec), spec.metadata["bounds"]
+        within = f" within {bounds[0]}..{bounds[1]}" if bounds else ""
+        if value_type is bool:
+            if isinstance(value, str):
+                if value.strip().lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError(f"{name} must be true or false; got {value!r}")
+                value = value.strip().lower() in ("true", "1", "yes")
+            out[name] = bool(value)
+        elif value_type in (int, float):
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                number = float("nan")
+            if not math.isfinite(number) or (value_type is int and not number.is_integer()):
+                kind_text = "a whole number" if value_type is int else "a number"
+                raise ValueError(f"{name} must be {kind_text}{within}; got {value!r}")
+            out[name] = value_type(number)
+        else:
+            out[name] = None if value is None else str(value)
+    return out

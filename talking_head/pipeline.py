@@ -3,93 +3,66 @@
 from __future__ import annotations
 
 import threading
-import time
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from .config import GenerationConfig, RenderConfig
-from .errors import InputError, WeightsError
+from .errors import Cancelled, InputError, OutputPathError, WeightsError
 from .face.landmarks import LandmarkDetector
 from .face.reconstruct import posed_vertices, reconstruct
-from .face.rig import ExpressionRig, load_rig
+from .face.rig import load_rig
 from .face.texture import sample_texture
-from .face.topology import Topology, load_topology
+from .face.topology import load_topology
 from .media import load_image
-from .render.compose import Compositor, crop_photo, make_framing, to_output
-from .render.gl import FaceRenderer
-from .render.mouth import DarkMouth, RenderedMouth, neutral_mouth
-from .types import CoefficientTrack, FaceReconstruction, FaceTexture, Framing, GenerationResult, Photo, RenderedFrame
+from .render.animator import FaceAnimator
+from .timing import Timings
+from .types import CoefficientTrack, FaceAsset, GenerationResult, Photo
 
 Progress = Callable[[str, float], None]
+INTERMEDIATES = ("texture.png", "coefficients_raw.npy", "coefficients_final.npy", "coefficient_names.txt",
+                 "coefficients.png", "render_before_restoration.mp4")
+
+__all__ = ["FaceAnimator", "FaceAsset", "Progress", "TalkingHeadPipeline"]
 
 
 @dataclass(frozen=True)
-class FaceAsset:
-    """Everything the photo stage produces: the animatable, textured face.
+class RenderJob:
+    """What the render stage needs, besides the pipeline's models.
 
     Attributes:
-        photo: the decoded photo.
-        reconstruction: landmarks, pose, identity mesh, the photo's expression.
-        texture: the face texture in UV space.
-        timings: seconds spent per stage.
-        restored: the photo's face was restored before sampling (reference mode).
+        asset: the face to animate.
+        plain: the unrestored face for the before-restoration video, or None.
+        coefficients: (T, K) final expression coefficients, one row per frame.
+        config: the call's settings.
+        audio: the audio file muxed into the video.
+        out: the output MP4.
+        intermediate: the before-restoration MP4, or None.
+        overwrite: ``out`` may replace an existing file.
     """
 
-    photo: Photo
-    reconstruction: FaceReconstruction
-    texture: FaceTexture
-    timings: dict = field(default_factory=dict, compare=False)
-    restored: bool = False
-
-    @property
-    def notes(self) -> tuple[str, ...]:
-        """Remarks worth showing a user (conversions made, several faces)."""
-        notes = list(self.photo.notes)
-        faces = self.reconstruction.landmarks.num_faces
-        if faces > 1:
-            notes.append(f"{faces} faces found; animating the largest")
-        return tuple(notes)
+    asset: FaceAsset
+    plain: FaceAsset | None
+    coefficients: np.ndarray
+    config: GenerationConfig
+    audio: str
+    out: Path
+    intermediate: Path | None
+    overwrite: bool
 
 
-class FaceAnimator:
-    """Renders one photo's face with any expression, framed and composited.
+def _reporter(progress: Progress | None, cancel: threading.Event | None) -> Progress:
+    """The progress callback, which is also the cancellation check (called per batch of frames)."""
 
-    Built once per photo and output setting; ``frame`` is the per-frame call.
-    """
+    def report(stage: str, fraction: float) -> None:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("generation was cancelled")
+        if progress is not None:
+            progress(stage, fraction)
 
-    def __init__(self, asset: FaceAsset, config: RenderConfig, rig: ExpressionRig, topology: Topology):
-        self.asset = asset
-        self.config = config
-        self.rig = rig
-        self.framing: Framing = make_framing(asset.reconstruction.landmarks, config.framing, config.size)
-        self.background = crop_photo(asset.photo.rgb, self.framing)
-        reference = posed_vertices(asset.reconstruction, asset.reconstruction.expression)
-        self.reference_vertices = to_output(reference, self.framing)
-        self.renderer = FaceRenderer(self.framing.size, topology, backend=config.backend)
-        self.renderer.set_texture(asset.texture.rgba)
-        if getattr(config, "mouth", True):
-            neutral = self.vertices(neutral_mouth(rig.names, asset.reconstruction.expression))
-            completer = RenderedMouth.from_face(self.background, self.reference_vertices, neutral, topology)
-        else:
-            completer = DarkMouth()
-        self.compositor = Compositor(self.background, self.reference_vertices, completer=completer)
-
-    @property
-    def size(self) -> tuple[int, int]:
-        """(height, width) of the frames."""
-        return self.framing.size
-
-    def vertices(self, coeffs: np.ndarray) -> np.ndarray:
-        """(468, 3) output-frame vertices for (K,) expression coefficients."""
-        return to_output(posed_vertices(self.asset.reconstruction, coeffs), self.framing)
-
-    def frame(self, coeffs: np.ndarray) -> RenderedFrame:
-        """Render and composite one frame for (K,) expression coefficients."""
-        vertices = self.vertices(coeffs)
-        return self.compositor.compose(self.renderer.render(vertices), vertices)
+    return report
 
 
 class TalkingHeadPipeline:
@@ -111,9 +84,16 @@ class TalkingHeadPipeline:
         self.topology = load_topology()
         self.rig = load_rig()
         self._detector: LandmarkDetector | None = None
-        self._audionet = None
-        self._restorers: dict[str, object] = {}
+        # Models by (kind, weights, device): a call with other weights or another device gets its own.
+        self._models: dict[tuple[str, str, str], object] = {}
         self._lock = threading.Lock()
+
+    def _model(self, key: tuple[str, str, str], load: Callable[[], object]):
+        """The model cached under ``key``, loaded by ``load()`` on first use."""
+        with self._lock:
+            if key not in self._models:
+                self._models[key] = load()
+            return self._models[key]
 
     # -- models, loaded on first use --------------------------------------------
     @property
@@ -134,13 +114,14 @@ class TalkingHeadPipeline:
         return wanted
 
     def audionet(self, config: GenerationConfig | None = None):
-        config = config or self.config
-        with self._lock:
-            if self._audionet is None:
-                from .audio.audionet import load_audionet
+        """The AudioNet for ``config.audionet`` on ``config.device``, loaded once per (weights, device)."""
+        from .audio.audionet import load_audionet
 
-                self._audionet = load_audionet(config.audionet, device=self.device(config))
-        return self._audionet
+        config = config or self.config
+        device = self.device(config)
+        weights = str(Path(config.audionet).resolve()) if config.audionet else "<shipped>"
+        return self._model(("audionet", weights, device),
+                           lambda: load_audionet(config.audionet, device=device))
 
     def restorer(self, config: GenerationConfig):
         """The restorer for ``config.restorer`` (download or conversion on first use).
@@ -151,14 +132,13 @@ class TalkingHeadPipeline:
         from .restore.restorer import choose_restorer, load_restorer
 
         entry = choose_restorer(config.restorer)
-        with self._lock:
-            if entry.name not in self._restorers:
-                try:
-                    self._restorers[entry.name] = load_restorer(entry, device=self.device(config), progress=False)
-                except WeightsError as error:
-                    hint = " (or choose the Real-ESRGAN restorer, which works offline)" if config.restorer == "gfpgan" else ""
-                    raise WeightsError(f"{error}{hint}") from None
-        return self._restorers[entry.name]
+        device = self.device(config)
+        try:
+            return self._model(("restorer", entry.name, device),
+                               lambda: load_restorer(entry, device=device, progress=False))
+        except WeightsError as error:
+            hint = " (or choose the Real-ESRGAN restorer, which works offline)" if config.restorer == "gfpgan" else ""
+            raise WeightsError(f"{error}{hint}") from None
 
     # -- stages -----------------------------------------------------------------
     def analyse(
@@ -177,42 +157,39 @@ class TalkingHeadPipeline:
         """
         config = config or self.config
         report = progress or (lambda stage, fraction: None)
-        timings = {}
-        start = time.perf_counter()
-        if not isinstance(photo, Photo):
-            photo = load_image(photo)
-        report("analysis", 0.0)
-        landmarks = self.detector.detect(photo)
-        timings["analysis"] = time.perf_counter() - start
+        timings = Timings()
+        with timings("analysis"):
+            if not isinstance(photo, Photo):
+                photo = load_image(photo)
+            report("analysis", 0.0)
+            landmarks = self.detector.detect(photo)
         restored = False
         if config.restore == "reference":
             from .restore.restorer import restore_photo
 
             report("restore", 0.0)
-            start = time.perf_counter()
-            image = restore_photo(photo.rgb, landmarks, self.restorer(config), upscale=True)
-            photo = Photo(image, photo.source, photo.notes)
-            faces = landmarks.num_faces
-            landmarks = self.detector.detect(photo)
-            landmarks = replace(landmarks, num_faces=max(faces, landmarks.num_faces))
-            timings["restore"] = time.perf_counter() - start
+            with timings("restore"):
+                image = restore_photo(photo.rgb, landmarks, self.restorer(config), upscale=True)
+                photo = Photo(image, photo.source, photo.notes)
+                faces = landmarks.num_faces
+                landmarks = self.detector.detect(photo)
+                landmarks = replace(landmarks, num_faces=max(faces, landmarks.num_faces))
             restored = True
             report("restore", 1.0)
-        start = time.perf_counter()
-        recon = reconstruct(landmarks, self.rig, self.topology)
-        timings["analysis"] += time.perf_counter() - start
+        with timings("analysis"):
+            recon = reconstruct(landmarks, self.rig, self.topology)
         report("texture", 0.0)
-        start = time.perf_counter()
-        texture = sample_texture(
-            photo.rgb, posed_vertices(recon, recon.expression), self.topology,
-            size=config.texture_size, mode=config.texture_mode,
-        )
-        timings["texture"] = time.perf_counter() - start
+        with timings("texture"):
+            texture = sample_texture(
+                photo.rgb, posed_vertices(recon, recon.expression), self.topology,
+                size=config.texture_size, mode=config.texture_mode,
+            )
         report("texture", 1.0)
-        return FaceAsset(photo, recon, texture, timings, restored)
+        return FaceAsset(photo, recon, texture, timings.seconds, restored)
 
     def animator(self, asset: FaceAsset, config: RenderConfig | None = None) -> FaceAnimator:
-        """A renderer for this face; build once, call ``frame`` per frame."""
+        """A renderer for this face; build once, call ``frame`` per frame, then close it
+        (it holds an OpenGL context): ``with pipeline.animator(asset) as animator: ...``."""
         return FaceAnimator(asset, config or self.config, self.rig, self.topology)
 
     def check_coefficients(self, coeffs: np.ndarray) -> np.ndarray:
@@ -317,6 +294,7 @@ class TalkingHeadPipeline:
         progress: Progress | None = None,
         config: GenerationConfig | None = None,
         transcript: str | None = None,
+        cancel: threading.Event | None = None,
     ) -> GenerationResult:
         """Photo + audio -> MP4 (H.264 + AAC) at ``out``.
 
@@ -328,152 +306,141 @@ class TalkingHeadPipeline:
         Frames stream to the encoder; only the (T, K) coefficient track is held
         in memory. Files appear only when complete. With ``intermediates`` the
         texture, coefficient tracks, their plot and, when restoration is on,
-        the video before restoration are written there too.
+        the video before restoration are written there too. Every output path
+        and the device are checked before any work. Silent audio is not an
+        error: the mouth stays closed, and a note says so.
 
+        Args:
+            cancel: when set (from another thread), the call stops at its next
+                batch of frames, removes its partial files and raises Cancelled.
         Raises:
             UnreadableImageError, NoFaceError, FaceTooSmallError, AudioError,
-            OutputPathError, WeightsError.
+            OutputPathError, WeightsError, InputError, Cancelled.
         """
         from .audio.decode import decode_audio, is_silent
         from .video import check_output_path
 
         config = config or self.config
-        report = progress or (lambda stage, fraction: None)
-        out = check_output_path(out, overwrite)
+        report = _reporter(progress, cancel)
+        inputs = (photo, audio)
+        out = check_output_path(out, overwrite, inputs=inputs)
+        folder = self._check_intermediates(intermediates, inputs)
         transcript, transcript_notes = self.transcript(transcript, config)
-        folder = Path(intermediates) if intermediates else None
-        if folder is not None and not folder.parent.is_dir():
-            raise InputError(f"Parent folder of --intermediates does not exist: {folder.parent}")
-        timings: dict[str, float] = {}
+        if config.driver == "audionet" or config.restore != "off":
+            self.device(config)  # --device cuda without a GPU fails now, not after the analysis
+        timings = Timings()
         notes: list[str] = list(transcript_notes)
 
-        start = time.perf_counter()
         report("audio", 0.0)
-        clip = decode_audio(audio, max_seconds=config.max_audio_seconds)
+        with timings("audio"):
+            clip = decode_audio(audio, max_seconds=config.max_audio_seconds)
         if is_silent(clip):
             notes.append("the audio is silent: the mouth stays closed")
-        timings["audio"] = time.perf_counter() - start
 
-        asset = self.analyse(photo, progress, config)
-        timings.update(asset.timings)
+        asset = self.analyse(photo, report, config)
+        for name, seconds in asset.timings.items():
+            timings.add(name, seconds)
         notes.extend(asset.notes)
         # Before-restoration render for the ablation: the unrestored face.
         plain = None
         if folder is not None and config.restore != "off":
-            plain = asset if config.restore == "frames" else self.analyse(photo, None, replace(config, restore="off"))
+            plain = asset if config.restore == "frames" else self.analyse(photo, report, replace(config, restore="off"))
 
-        start = time.perf_counter()
-        driven = self.drive(clip, asset.reconstruction.expression, transcript, progress, config)
+        with timings("driver"):
+            driven = self.drive(clip, asset.reconstruction.expression, transcript, report, config)
         raw = driven.coeffs
         notes.extend(driven.notes)
-        timings["driver"] = time.perf_counter() - start
-        start = time.perf_counter()
-        final = self.motion(raw, config)
-        timings["smoothing"] = time.perf_counter() - start
+        with timings("smoothing"):
+            final = self.motion(raw, config)
         track = CoefficientTrack(self.rig.names, raw, final, config.fps)
 
         intermediate = None
         if folder is not None:
             folder.mkdir(exist_ok=True)
             if plain is not None:
-                intermediate = check_output_path(folder / "render_before_restoration.mp4", overwrite=True)
-        self._render(asset, plain, final, config, audio, out, intermediate, overwrite, timings, report)
+                intermediate = check_output_path(folder / "render_before_restoration.mp4", True, inputs)
+        self._render(RenderJob(asset, plain, final, config, str(audio), out, intermediate, overwrite),
+                     timings, report)
         if folder is not None:
+            from .intermediates import write_intermediates
+
             write_intermediates(folder, asset, track)
-        return GenerationResult(out, len(final), len(final) / config.fps, clip.duration, track, timings,
+        return GenerationResult(out, len(final), len(final) / config.fps, clip.duration, track, timings.seconds,
                                 tuple(notes), asset, intermediate)
 
-    def _render(self, asset, plain, final, config, audio, out, intermediate, overwrite, timings, report) -> None:
+    @staticmethod
+    def _check_intermediates(intermediates: str | Path | None, inputs: tuple) -> Path | None:
+        """The --intermediates folder, checked before any work (it may exist; its files are replaced)."""
+        from .video import check_output_path
+
+        if not intermediates:
+            return None
+        folder = Path(intermediates)
+        if folder.exists() and not folder.is_dir():
+            raise OutputPathError(f"--intermediates must be a folder, but {folder} is a file")
+        if not folder.exists():
+            check_output_path(folder, overwrite=False)  # its parent exists and is writable
+        else:
+            for name in INTERMEDIATES:
+                check_output_path(folder / name, overwrite=True, inputs=inputs)
+        return folder
+
+    def _render(self, job: RenderJob, timings: Timings, report: Progress) -> None:
         """Render, restore (frames mode) and encode every frame, streaming in small batches.
 
         Frames are rendered ``batch`` at a time (the restorer's batch size in
         frames mode, else 1), restored as a batch, and written; the render
-        before restoration goes to ``intermediate`` when asked for.
+        before restoration goes to ``job.intermediate`` when asked for. Each
+        batch reports progress, which is also where a cancelled call stops.
+        Renderers and encoders are closed on every path out.
         """
+        from contextlib import ExitStack
+
         from .video import VideoWriter
 
-        start = time.perf_counter()
-        animator = self.animator(asset, config)
-        plain_animator = None
-        if intermediate is not None:
-            plain_animator = animator if plain is asset else self.animator(plain, config)
-        restorer = self.restorer(config) if config.restore == "frames" else None
-        timings["render_setup"] = time.perf_counter() - start
-        render_time = restore_time = 0.0
-        batch = restorer.batch_size if restorer is not None else 1
-        start = time.perf_counter()
-        writers = [VideoWriter(out, animator.size, config.fps, audio=audio, overwrite=overwrite)]
-        if intermediate is not None:
-            writers.append(VideoWriter(intermediate, plain_animator.size, config.fps, audio=audio, overwrite=True))
-        try:
-            for first in range(0, len(final), batch):
-                rows = final[first : first + batch]
-                tick = time.perf_counter()
-                frames = [animator.frame(row).rgb for row in rows]
-                render_time += time.perf_counter() - tick
-                before = frames
-                if restorer is not None:
-                    from .restore.align import five_points
-                    from .restore.restorer import restore_frames
+        config, final = job.config, job.coefficients
+        with ExitStack() as owned:
+            with timings("render_setup"):
+                animator = owned.enter_context(self.animator(job.asset, config))
+                plain_animator = None
+                if job.intermediate is not None:
+                    plain_animator = (animator if job.plain is job.asset
+                                      else owned.enter_context(self.animator(job.plain, config)))
+                restorer = self.restorer(config) if config.restore == "frames" else None
+            batch = restorer.batch_size if restorer is not None else 1
+            with timings("render_and_encode"):
+                writers = [VideoWriter(job.out, animator.size, config.fps, audio=job.audio, overwrite=job.overwrite)]
+                if job.intermediate is not None:
+                    writers.append(VideoWriter(job.intermediate, plain_animator.size, config.fps, audio=job.audio,
+                                               overwrite=True))
+                try:
+                    for first in range(0, len(final), batch):
+                        report("render", first / len(final))
+                        rows = final[first : first + batch]
+                        with timings("render"):
+                            frames = [animator.frame(row).rgb for row in rows]
+                        before = frames
+                        if restorer is not None:
+                            from .restore.align import five_points
+                            from .restore.restorer import restore_frames
 
-                    tick = time.perf_counter()
-                    frames = list(restore_frames(frames, [five_points(animator.vertices(r)) for r in rows], restorer))
-                    restore_time += time.perf_counter() - tick
-                for index, frame in enumerate(frames):
-                    writers[0].write(frame)
-                    if intermediate is not None:
-                        plain_frame = before[index] if plain_animator is animator else plain_animator.frame(rows[index]).rgb
-                        writers[1].write(plain_frame)
-                report("render", (first + len(rows)) / len(final))
-            for writer in writers:
-                writer.close()
-        except BaseException:
-            for writer in writers:
-                writer.abort()
-            raise
-        timings["render"] = render_time
-        if restorer is not None:
-            timings["restore_frames"] = restore_time
-        timings["render_and_encode"] = time.perf_counter() - start
+                            with timings("restore_frames"):
+                                points = [five_points(animator.vertices(r)) for r in rows]
+                                frames = list(restore_frames(frames, points, restorer))
+                        for index, frame in enumerate(frames):
+                            writers[0].write(frame)
+                            if plain_animator is not None:
+                                plain = before[index] if plain_animator is animator else plain_animator.frame(rows[index]).rgb
+                                writers[1].write(plain)
+                    report("render", 1.0)
+                    for writer in writers:
+                        writer.close()
+                except BaseException:
+                    for writer in writers:
+                        writer.abort()
+                    raise
 
     def close(self) -> None:
         if self._detector is not None:
             self._detector.close()
             self._detector = None
-
-
-def write_intermediates(folder, asset: FaceAsset, track: CoefficientTrack) -> None:
-    """Texture, raw and final coefficients (.npy) and a plot of the main ones."""
-    import cv2
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    folder.mkdir(exist_ok=True)
-    cv2.imwrite(str(folder / "texture.png"), cv2.cvtColor(asset.texture.rgba, cv2.COLOR_RGBA2BGRA))
-    np.save(folder / "coefficients_raw.npy", track.raw)
-    np.save(folder / "coefficients_final.npy", track.final)
-    (folder / "coefficient_names.txt").write_text("\n".join(track.names) + "\n")
-    figure = plot_coefficients(track)
-    figure.savefig(folder / "coefficients.png", dpi=100)
-    plt.close(figure)
-
-
-def plot_coefficients(track: CoefficientTrack, names: tuple[str, ...] = ("jawOpen", "mouthFunnel", "mouthPucker", "mouthSmile_L", "mouthClose")):
-    """Matplotlib figure of the main coefficients over time, raw and final."""
-    import matplotlib.pyplot as plt
-
-    time_axis = np.arange(track.frames) / track.fps
-    shown = [n for n in names if n in track.names]
-    figure, axes = plt.subplots(len(shown), 1, figsize=(9, 1.6 * len(shown)), sharex=True, squeeze=False)
-    for axis, name in zip(axes[:, 0], shown):
-        column = track.names.index(name)
-        axis.plot(time_axis, track.raw[:, column], color="0.6", lw=1, label="raw")
-        axis.plot(time_axis, track.final[:, column], color="C0", lw=1.5, label="final")
-        axis.set_ylabel(name, fontsize=8)
-        axis.set_ylim(-0.05, 1.05)
-    axes[0, 0].legend(loc="upper right", fontsize=8)
-    axes[-1, 0].set_xlabel("seconds")
-    figure.tight_layout()
-    return figure

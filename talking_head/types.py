@@ -15,6 +15,9 @@ Coordinate conventions used everywhere:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
 
 import numpy as np
 
@@ -124,6 +127,37 @@ class FaceTexture:
 
 
 @dataclass(frozen=True)
+class FaceAsset:
+    """Everything the photo stage produces: the animatable, textured face.
+
+    Attributes:
+        photo: the decoded photo (restored when ``restored``).
+        reconstruction: landmarks, pose, identity mesh, the photo's expression.
+        texture: the face texture in UV space.
+        timings: seconds spent per stage (read-only).
+        restored: the photo's face was restored before sampling (reference mode).
+    """
+
+    photo: Photo
+    reconstruction: FaceReconstruction
+    texture: FaceTexture
+    timings: Mapping[str, float] = field(default_factory=dict, compare=False)
+    restored: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "timings", MappingProxyType(dict(self.timings)))
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Remarks worth showing a user (conversions made, several faces)."""
+        notes = list(self.photo.notes)
+        faces = self.reconstruction.landmarks.num_faces
+        if faces > 1:
+            notes.append(f"{faces} faces found; animating the largest")
+        return tuple(notes)
+
+
+@dataclass(frozen=True)
 class Framing:
     """How the output frame relates to the photo.
 
@@ -193,18 +227,21 @@ class GenerationResult:
         duration: seconds of video.
         audio_duration: seconds of the input audio.
         coefficients: the expression track that drove the face.
-        timings: seconds per stage.
+        timings: seconds per stage (read-only).
         notes: remarks worth showing the user.
         asset: the photo stage's output (texture, reconstruction).
         intermediate_video: the render before restoration, when written.
     """
 
-    video: "object"
+    video: Path
     frames: int
     duration: float
     audio_duration: float
     coefficients: CoefficientTrack
-    timings: dict
+    timings: Mapping[str, float]
     notes: tuple[str, ...] = ()
-    asset: "object" = None
-    intermediate_video: "object" = None
+    asset: FaceAsset | None = None
+    intermediate_video: Path | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "timings", MappingProxyType(dict(self.timings)))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,19 +11,55 @@ import numpy as np
 from .errors import OutputPathError
 
 
-def check_output_path(path: str | Path, overwrite: bool = False) -> Path:
+def check_output_path(path: str | Path, overwrite: bool = False, inputs: tuple = ()) -> Path:
     """Validate where a result will go before any work is done.
 
+    Only a regular file may be replaced (and only with ``overwrite``): a
+    folder, a device node, a FIFO or a dangling link is refused, and so is any
+    of the ``inputs`` (the photo, the audio), even when named another way.
+
+    Args:
+        path: the output file.
+        overwrite: allow replacing an existing regular file.
+        inputs: paths the job reads; other kinds of values are ignored.
     Raises:
-        OutputPathError: the folder is missing, or the file exists and
-            ``overwrite`` is False.
+        OutputPathError: the folder is missing or not writable, the path is
+            not a regular file, is an input, or exists and ``overwrite`` is False.
     """
     path = Path(path)
-    if not path.parent.is_dir():
-        raise OutputPathError(f"Output folder does not exist: {path.parent}")
-    if path.exists() and not overwrite:
-        raise OutputPathError(f"{path} already exists; choose another name or pass --overwrite")
+    folder = path.parent
+    if not folder.is_dir():
+        raise OutputPathError(f"Output folder does not exist: {folder}")
+    try:  # a real probe: access() says yes to root on a read-only folder
+        create_hidden_file(folder, ".write-test-", "").unlink()
+    except OSError as error:
+        raise OutputPathError(f"Cannot write to the output folder {folder}: {error.strerror or error}") from None
+    if os.path.lexists(path):
+        for source in inputs:
+            if isinstance(source, (str, Path)) and os.path.exists(source) and os.path.samefile(source, path):
+                raise OutputPathError(f"{path} is one of the inputs; choose another output name")
+        if path.is_symlink() or not path.is_file():
+            raise OutputPathError(f"{path} exists and is not a regular file; choose another output name")
+        if not overwrite:
+            raise OutputPathError(f"{path} already exists; choose another name or pass --overwrite")
     return path
+
+
+def create_hidden_file(folder: Path, prefix: str = ".partial-", suffix: str = ".mp4") -> Path:
+    """A new, empty file with a random name in ``folder``, created with the umask's permissions.
+
+    (``tempfile.mkstemp`` creates 0600 files, and ``os.replace`` would keep that mode.)
+    """
+    import secrets
+
+    for _ in range(100):
+        path = folder / f"{prefix}{secrets.token_hex(6)}{suffix}"
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return path
+    raise OutputPathError(f"Cannot create a temporary file in {folder}")
 
 
 class VideoWriter:
@@ -61,15 +96,13 @@ class VideoWriter:
 
         import imageio_ffmpeg
 
-        self.path = check_output_path(path, overwrite)
+        self.path = check_output_path(path, overwrite, inputs=(audio,))
         height, width = size
         if height % 2 or width % 2:
             raise ValueError(f"H.264 yuv420p needs even dimensions, got {width}x{height}")
         self.size = (height, width)
         self.frames = 0
-        handle, temp = tempfile.mkstemp(prefix=".partial-", suffix=".mp4", dir=self.path.parent)
-        os.close(handle)
-        self._temp = Path(temp)
+        self._temp = create_hidden_file(self.path.parent)
         rate = str(Fraction(fps).limit_denominator(1001))
         command = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
                    "-s", f"{width}x{height}", "-r", rate, "-i", "-"]

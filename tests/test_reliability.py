@@ -2,6 +2,9 @@
 output, inputs untouched. (The app maps the same errors to messages.)"""
 
 import hashlib
+import os
+import stat
+from pathlib import Path
 import io
 import wave
 
@@ -153,3 +156,159 @@ def test_long_audio_is_refused_clearly(good, tmp_path, capsys):
     out = tmp_path / "out.mp4"
     code, errors = run_generate(good[0], audio, out, capsys, "--max-audio-seconds", "2")
     assert_refused(code, errors, out, "limit")
+
+
+def fifo(path):
+    os.mkfifo(path)
+    return path
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_outputs_that_are_not_regular_files_or_are_inputs_are_refused(good, tmp_path, capsys, overwrite):
+    """--out naming a FIFO (as a device node would), a folder, the photo or the audio: refused, untouched."""
+    extra = ["--overwrite"] if overwrite else []
+    pipe = fifo(tmp_path / "pipe.mp4")
+    folder = tmp_path / "folder.mp4"
+    folder.mkdir()
+    for out in (pipe, folder):
+        kind = os.stat(out).st_mode
+        code, errors = run_generate(good[0], good[1], out, capsys, *extra)
+        assert code == 2 and len(errors) == 1 and "not a regular file" in errors[0], errors
+        assert os.stat(out).st_mode == kind  # still a FIFO, still a folder
+    # The inputs themselves, also under another name (a hard link): run_generate checks their bytes.
+    alias = tmp_path / "alias.wav"
+    os.link(good[1], alias)
+    for out in (good[0], good[1], alias):
+        code, errors = run_generate(good[0], good[1], out, capsys, *extra)
+        assert code == 2 and len(errors) == 1 and "is one of the inputs" in errors[0], errors
+    assert not list(tmp_path.glob(".partial-*")) and not list(good[0].parent.glob(".partial-*"))
+
+
+def test_api_refuses_an_input_as_output(good, pipeline):
+    from talking_head.errors import OutputPathError
+
+    before = digest(good[0])
+    with pytest.raises(OutputPathError, match="is one of the inputs"):
+        pipeline.generate(str(good[0]), str(good[1]), str(good[0]), overwrite=True)
+    assert digest(good[0]) == before
+
+
+def unwritable_folder(tmp_path):
+    """A folder this process cannot create files in (root ignores modes: use procfs then)."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        (folder / "probe").touch()
+    except OSError:
+        return folder
+    (folder / "probe").unlink()
+    return Path("/proc/self")
+
+
+@pytest.mark.parametrize("case", ["read-only folder", "out is a folder", "intermediates is a file",
+                                  "max audio nan", "cuda without a GPU"])
+def test_bad_options_fail_in_a_second_with_one_line(good, tmp_path, capsys, case):
+    """Every output path and option is checked before the heavy work: one `error:` line, fast."""
+    import time
+
+    import torch
+
+    import talking_head.pipeline  # noqa: F401 - imported before the clock starts: time the checks, not imports
+
+    out, extra, pattern = tmp_path / "out.mp4", [], ""
+    if case == "read-only folder":
+        out, pattern = unwritable_folder(tmp_path) / "out.mp4", "cannot write to the output folder"
+    elif case == "out is a folder":
+        out.mkdir()
+        extra, pattern = ["--overwrite"], "not a regular file"
+    elif case == "intermediates is a file":
+        (tmp_path / "stages").write_text("keep me")
+        extra, pattern = ["--intermediates", str(tmp_path / "stages")], "must be a folder"
+    elif case == "max audio nan":
+        extra, pattern = ["--max-audio-seconds", "nan"], "max_audio_seconds must be a number within"
+    else:
+        if torch.cuda.is_available():
+            pytest.skip("this machine has a CUDA GPU")
+        extra, pattern = ["--device", "cuda"], "no cuda gpu"
+    start = time.perf_counter()
+    code, errors = run_generate(good[0], good[1], out, capsys, *extra)
+    elapsed = time.perf_counter() - start
+    assert code == 2 and len(errors) == 1 and pattern in errors[0].lower(), errors
+    assert elapsed < 1.0, f"{case}: refused only after {elapsed:.1f} s"
+    if case == "intermediates is a file":
+        assert (tmp_path / "stages").read_text() == "keep me"
+    if case != "out is a folder":
+        assert not out.exists()
+
+
+def test_outputs_follow_the_umask(good, tmp_path, capsys):
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / "out.mp4"
+        code, _ = run_generate(good[0], good[1], out, capsys)
+    finally:
+        os.umask(old)
+    assert code == 0 and stat.S_IMODE(out.stat().st_mode) == 0o644
+
+
+def test_nan_samples_are_refused_up_front(good, tmp_path, capsys):
+    """A float WAV with NaN/Inf: refused when decoded (before the render), one line, same in the app (same path)."""
+    import time
+
+    from scipy.io import wavfile
+
+    samples = speech(1.0).astype(np.float32)
+    samples[100:110] = np.nan
+    samples[200] = np.inf
+    audio = tmp_path / "float.wav"
+    wavfile.write(audio, RATE, samples)
+    out = tmp_path / "out.mp4"
+    start = time.perf_counter()
+    code, errors = run_generate(good[0], audio, out, capsys)
+    assert_refused(code, errors, out, "11 invalid samples (NaN or infinity)")
+    assert time.perf_counter() - start < 2.0
+
+
+def ffmpeg_writing_into(folder: Path) -> list[str]:
+    """Command lines of running ffmpeg processes that write into ``folder``."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "ffmpeg" in text and str(folder) in text:
+            found.append(text)
+    return found
+
+
+def test_sigterm_removes_the_partial_video_and_its_ffmpeg(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "out.mp4"
+    command = [sys.executable, "-m", "talking_head", "generate", "--photo", str(root / "assets/examples/astronaut.png"),
+               "--audio", str(root / "assets/examples/hello.m4a"), "--out", str(out), "--size", "256"]
+    process = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        end = time.monotonic() + 120
+        while not list(tmp_path.glob(".partial-*.mp4")) and process.poll() is None and time.monotonic() < end:
+            time.sleep(0.05)
+        while not ffmpeg_writing_into(tmp_path) and process.poll() is None and time.monotonic() < end:
+            time.sleep(0.05)
+        time.sleep(0.3)  # a few frames into the video
+        assert process.poll() is None, "the render finished before it could be stopped"
+        assert ffmpeg_writing_into(tmp_path)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 143 and "terminated" in err and "Traceback" not in err, err
+    time.sleep(0.5)
+    assert not list(tmp_path.glob(".partial-*")) and not out.exists()
+    assert not ffmpeg_writing_into(tmp_path)

@@ -178,7 +178,8 @@ def decode_audio(source: str | Path, sample_rate: int = 16000, max_seconds: floa
         AudioClip with ``samples`` (N,) float32 clipped to [-1, 1].
     Raises:
         AudioError: missing or empty file, not decodable as audio, no audio
-            stream, shorter than 0.2 s, or longer than ``max_seconds``.
+            stream, shorter than 0.2 s, longer than ``max_seconds``, or holding
+            NaN or infinite samples (a float WAV can).
     """
     if sample_rate <= 0:
         raise ValueError(f"sample_rate must be positive, got {sample_rate}")
@@ -205,6 +206,9 @@ def decode_audio(source: str | Path, sample_rate: int = 16000, max_seconds: floa
         raise AudioError(
             f"audio is only {seconds:.2f} seconds long; at least {MIN_SECONDS} seconds are needed"
         )
+    bad = int(np.count_nonzero(~np.isfinite(samples)))
+    if bad:  # float WAVs can hold them; the AAC encoder would refuse them only after the whole render
+        raise AudioError(f"{path.name} holds {bad} invalid samples (NaN or infinity); re-export the audio")
     np.clip(samples, -1.0, 1.0, out=samples)
     return AudioClip(samples, int(sample_rate), str(path))
 

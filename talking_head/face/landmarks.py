@@ -31,16 +31,21 @@ class LandmarkDetector:
     """
 
     def __init__(self, max_faces: int = 4, min_confidence: float = PHOTO_CONFIDENCE, static: bool = True):
-        import mediapipe as mp
+        from ..quiet import native_stderr_silenced
 
-        self._mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=static,
-            max_num_faces=max_faces,
-            refine_landmarks=True,
-            min_detection_confidence=min_confidence,
-            min_tracking_confidence=min_confidence,
-        )
+        with native_stderr_silenced():  # TFLite/absl log lines at graph start (see quiet.py)
+            import mediapipe as mp
+
+            self._mesh = mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=static,
+                max_num_faces=max_faces,
+                refine_landmarks=True,
+                min_detection_confidence=min_confidence,
+                min_tracking_confidence=min_confidence,
+            )
+            self._mesh._graph.wait_until_idle()  # calculators open (and log) on the graph's threads
         self._lock = threading.Lock()
+        self._started = False
 
     def close(self) -> None:
         self._mesh.close()
@@ -69,7 +74,16 @@ class LandmarkDetector:
             small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
         small = np.ascontiguousarray(small)
         with self._lock:
-            result = self._mesh.process(small)
+            if self._started:
+                result = self._mesh.process(small)
+            else:  # the first frame starts the graph's calculators, which log to fd 2
+                from ..quiet import native_stderr_silenced
+
+                with native_stderr_silenced():
+                    result = self._mesh.process(small)
+                    # Calculators finish opening (and logging) on the graph's threads after the result.
+                    self._mesh._graph.wait_until_idle()
+                self._started = True
         faces = []
         sh, sw = small.shape[:2]
         for face in result.multi_face_landmarks or []:

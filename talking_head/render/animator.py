@@ -1,0 +1,71 @@
+"""One photo's face, rendered with any expression, framed and composited.
+
+The animator owns an OpenGL renderer (a context, a texture, framebuffers):
+close it, or use it as a context manager, when the video is done.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..config import RenderConfig
+from ..face.reconstruct import posed_vertices
+from ..face.rig import ExpressionRig
+from ..face.topology import Topology
+from ..types import FaceAsset, Framing, RenderedFrame
+from .compose import Compositor, crop_photo, make_framing, to_output
+from .gl import FaceRenderer
+from .mouth import DarkMouth, RenderedMouth, neutral_mouth
+
+
+class FaceAnimator:
+    """Renders one photo's face with any expression, framed and composited.
+
+    Built once per photo and output setting; ``frame`` is the per-frame call.
+    ``close()`` (or leaving a ``with`` block) releases the renderer.
+    """
+
+    def __init__(self, asset: FaceAsset, config: RenderConfig, rig: ExpressionRig, topology: Topology):
+        self.asset = asset
+        self.config = config
+        self.rig = rig
+        self.framing: Framing = make_framing(asset.reconstruction.landmarks, config.framing, config.size)
+        self.background = crop_photo(asset.photo.rgb, self.framing)
+        reference = posed_vertices(asset.reconstruction, asset.reconstruction.expression)
+        self.reference_vertices = to_output(reference, self.framing)
+        self.renderer = FaceRenderer(self.framing.size, topology, backend=config.backend)
+        try:
+            self.renderer.set_texture(asset.texture.rgba)
+            if getattr(config, "mouth", True):
+                neutral = self.vertices(neutral_mouth(rig.names, asset.reconstruction.expression))
+                completer = RenderedMouth.from_face(self.background, self.reference_vertices, neutral, topology)
+            else:
+                completer = DarkMouth()
+            self.compositor = Compositor(self.background, self.reference_vertices, completer=completer)
+        except BaseException:
+            self.renderer.close()
+            raise
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(height, width) of the frames."""
+        return self.framing.size
+
+    def vertices(self, coeffs: np.ndarray) -> np.ndarray:
+        """(468, 3) output-frame vertices for (K,) expression coefficients."""
+        return to_output(posed_vertices(self.asset.reconstruction, coeffs), self.framing)
+
+    def frame(self, coeffs: np.ndarray) -> RenderedFrame:
+        """Render and composite one frame for (K,) expression coefficients."""
+        vertices = self.vertices(coeffs)
+        return self.compositor.compose(self.renderer.render(vertices), vertices)
+
+    def close(self) -> None:
+        """Release the renderer's OpenGL resources (idempotent)."""
+        self.renderer.close()
+
+    def __enter__(self) -> "FaceAnimator":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
