@@ -1,4 +1,4 @@
-"""Command line: ``python -m talking_head COMMAND ...``. The only reader of argv."""
+"""Command line: ``talking-head COMMAND ...`` (or ``python -m talking_head``). The only reader of argv."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def _config(args: argparse.Namespace, kind: type = RenderConfig) -> RenderConfig
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m talking_head",
+        prog="talking-head",
         description="Talking-head videos from one photo (Lv et al., ACM MM 2022).",
     )
     commands = parser.add_subparsers(dest="command", required=True)

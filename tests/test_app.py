@@ -18,6 +18,8 @@ import pytest
 from PIL import Image
 
 import app
+
+pytestmark = pytest.mark.slow  # a real server (and browser) per module
 from talking_head.ablation import TILE, variants_for
 from talking_head.audio.decode import decode_audio
 from talking_head.config import GenerationConfig

@@ -2,6 +2,7 @@
 
 import cv2
 import numpy as np
+import pytest
 
 from talking_head.config import RenderConfig
 from talking_head.face.rig import inner_lip_gap
@@ -86,6 +87,7 @@ def rss_mb() -> float:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
+@pytest.mark.slow
 def test_repeated_generates_do_not_grow_memory(tmp_path):
     """Each call's renderer (an OpenGL context) is released: 20 calls cost no more than 2 (+50 MB)."""
     import wave

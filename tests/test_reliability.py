@@ -283,6 +283,7 @@ def ffmpeg_writing_into(folder: Path) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 def test_sigterm_removes_the_partial_video_and_its_ffmpeg(tmp_path):
     import signal
     import subprocess
