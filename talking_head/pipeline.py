@@ -327,8 +327,11 @@ class TalkingHeadPipeline:
             folder.mkdir(exist_ok=True)
             if plain is not None:
                 intermediate = check_output_path(folder / "render_before_restoration.mp4", True, inputs)
-        self._render(RenderJob(asset, plain, final, config, str(audio), out, intermediate, overwrite),
-                     timings, report)
+        backend = self._render(RenderJob(asset, plain, final, config, str(audio), out, intermediate, overwrite),
+                               timings, report)
+        if backend == "numpy" and config.backend == "auto":
+            notes.append("OpenGL (EGL) could not start: frames were drawn by the slow NumPy fallback; "
+                         "install Mesa's EGL (e.g. Debian libegl1 libgl1-mesa-dri) for real-time rendering")
         if folder is not None:
             from .intermediates import write_intermediates
 
@@ -353,7 +356,7 @@ class TalkingHeadPipeline:
                 check_output_path(folder / name, overwrite=True, inputs=inputs)
         return folder
 
-    def _render(self, job: RenderJob, timings: Timings, report: Progress) -> None:
+    def _render(self, job: RenderJob, timings: Timings, report: Progress) -> str:
         """Render, restore (frames mode) and encode every frame, streaming in small batches.
 
         Frames are rendered ``batch`` at a time (the restorer's batch size in
@@ -361,6 +364,9 @@ class TalkingHeadPipeline:
         before restoration goes to ``job.intermediate`` when asked for. Each
         batch reports progress, which is also where a cancelled call stops.
         Renderers and encoders are closed on every path out.
+
+        Returns:
+            the renderer's backend, ``"gl"`` or ``"numpy"``.
         """
         from contextlib import ExitStack
 
@@ -407,6 +413,7 @@ class TalkingHeadPipeline:
                     for writer in writers:
                         writer.abort()
                     raise
+            return animator.renderer.backend
 
     def close(self) -> None:
         if self._detector is not None:

@@ -29,11 +29,9 @@ def test_round_trip_reproduces_the_photo(pipeline, asset):
 
 
 def neutral_mouth(rig, expression):
-    coeffs = expression.copy()
-    for index, name in enumerate(rig.names):
-        if name.startswith(("jaw", "mouth")):
-            coeffs[index] = 0.0
-    return coeffs
+    from talking_head.render.mouth import neutral_mouth as at_rest
+
+    return at_rest(rig.names, expression)
 
 
 def test_jaw_open_opens_the_mouth_as_mediapipe_sees_it(pipeline, asset, detector):

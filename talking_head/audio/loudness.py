@@ -51,10 +51,10 @@ def loudness_coefficients(opening: np.ndarray, names: tuple[str, ...], base: np.
     Returns:
         (T, K) float64.
     """
+    from ..face.rig import audio_driven_mask
+
     coeffs = np.tile(np.asarray(base, dtype=np.float64), (len(opening), 1))
-    for index, name in enumerate(names):
-        if name.startswith(("jaw", "mouth")):
-            coeffs[:, index] = 0.0
+    coeffs[:, audio_driven_mask(names)] = 0.0
     coeffs[:, names.index("jawOpen")] = 0.5 * opening
     coeffs[:, names.index("mouthLowerDown")] = opening
     return coeffs
