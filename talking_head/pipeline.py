@@ -416,6 +416,15 @@ class TalkingHeadPipeline:
             return animator.renderer.backend
 
     def close(self) -> None:
+        """Release the landmark graph and drop the cached models (they load again on next use)."""
         if self._detector is not None:
             self._detector.close()
             self._detector = None
+        with self._lock:
+            self._models.clear()
+
+    def __enter__(self) -> "TalkingHeadPipeline":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

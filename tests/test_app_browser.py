@@ -39,7 +39,7 @@ def chromium() -> None:
 
 
 @pytest.fixture(scope="module")
-def url():
+def url(gradio_cache):
     talking = app.TalkingHeadApp(app.AppSettings(max_audio_seconds=30.0))
     demo = app.build_demo(talking)
     with socket.socket() as probe:

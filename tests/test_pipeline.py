@@ -111,3 +111,21 @@ def test_repeated_generates_do_not_grow_memory(tmp_path):
     finally:
         pipeline.close()
     assert sizes[-1] - sizes[1] < 50, [round(s) for s in sizes]
+
+
+def test_models_are_cached_per_weights_and_device(tmp_path):
+    """A per-call config with other AudioNet weights gets those weights, not the first ones loaded."""
+    import torch
+
+    from talking_head.audio.audionet import DEFAULT_WEIGHTS
+    from talking_head.config import GenerationConfig
+    from talking_head.pipeline import TalkingHeadPipeline
+
+    other = tmp_path / "other.pt"
+    other.write_bytes(DEFAULT_WEIGHTS.read_bytes())
+    with TalkingHeadPipeline(GenerationConfig(device="cpu")) as pipe:
+        shipped = pipe.audionet()
+        assert pipe.audionet() is shipped
+        custom = pipe.audionet(GenerationConfig(device="cpu", audionet=str(other)))
+        assert custom is not shipped and pipe.audionet(GenerationConfig(device="cpu")) is shipped
+        assert all(torch.equal(a, b) for a, b in zip(shipped.state_dict().values(), custom.state_dict().values()))
