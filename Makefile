@@ -3,8 +3,9 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+PACKAGE := $(VENV)/.package
 
-.PHONY: run test setup clean
+.PHONY: run test test-quick setup browser clean
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-nodeps.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -12,13 +13,35 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-nodeps.txt constrai
 	$(PY) -m pip install --no-deps -r requirements-nodeps.txt
 	touch $(STAMP)
 
-setup: $(STAMP)
+# The project itself, with its `talking-head` command. Editable: the face model, the
+# AudioNet weights (assets/) and the restorer cache (weights/) live beside the package
+# in this checkout, and app.py runs from it; the dependencies are the pinned ones above.
+$(PACKAGE): $(STAMP) pyproject.toml
+	$(PY) -m pip install --no-deps -e .
+	touch $(PACKAGE)
 
-run: $(STAMP)
+setup: $(PACKAGE)
+
+# Debian's chromium + chromium-driver for the browser test: installed once (root and
+# apt-get needed), a quick no-op when present; without them that test is skipped, saying so.
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver \
+		|| { DEBIAN_FRONTEND=noninteractive apt-get update && \
+		     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver; }; \
+	else echo "note: chromium is missing and cannot be installed here; the browser test will be skipped"; fi
+
+run: $(PACKAGE)
 	$(PY) app.py
 
-test: $(STAMP)
+# Everything, slow tests included (CI runs this).
+test: $(PACKAGE) browser
 	$(PY) -m pytest -q tests
+
+# A developer's quick loop: the tests not marked slow.
+test-quick: $(PACKAGE)
+	$(PY) -m pytest -q -m "not slow" tests
 
 clean:
 	rm -rf $(VENV) .pytest_cache

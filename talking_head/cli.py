@@ -1,4 +1,4 @@
-"""Command line: ``python -m talking_head COMMAND ...``. The only reader of argv."""
+"""Command line: ``talking-head COMMAND ...`` (or ``python -m talking_head``). The only reader of argv."""
 
 from __future__ import annotations
 

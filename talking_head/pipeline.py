@@ -231,14 +231,14 @@ class TalkingHeadPipeline:
             T = frame_count(clip.duration, fps).
         """
         from .audio.features import frame_count
-        from .audio.visemes import audio_driven_names
+        from .face.rig import audio_driven
         from .drivers import DriveRequest, make_driver
 
         config = config or self.config
         report = progress or (lambda stage, fraction: None)
         request = DriveRequest(
             clip=clip, frames=frame_count(clip.duration, config.fps), fps=config.fps, names=tuple(self.rig.names),
-            driven=audio_driven_names(self.rig.names), base=np.asarray(base, dtype=np.float64),
+            driven=audio_driven(self.rig.names), base=np.asarray(base, dtype=np.float64),
             transcript=transcript, intensity=config.mouth_motion,
         )
         report("driver", 0.0)
@@ -359,8 +359,11 @@ class TalkingHeadPipeline:
             folder.mkdir(exist_ok=True)
             if plain is not None:
                 intermediate = check_output_path(folder / "render_before_restoration.mp4", True, inputs)
-        self._render(RenderJob(asset, plain, final, config, str(audio), out, intermediate, overwrite),
-                     timings, report)
+        backend = self._render(RenderJob(asset, plain, final, config, str(audio), out, intermediate, overwrite),
+                               timings, report)
+        if backend == "numpy" and config.backend == "auto":
+            notes.append("OpenGL (EGL) could not start: frames were drawn by the slow NumPy fallback; "
+                         "install Mesa's EGL (e.g. Debian libegl1 libgl1-mesa-dri) for real-time rendering")
         if folder is not None:
             from .intermediates import write_intermediates
 
@@ -385,7 +388,7 @@ class TalkingHeadPipeline:
                 check_output_path(folder / name, overwrite=True, inputs=inputs)
         return folder
 
-    def _render(self, job: RenderJob, timings: Timings, report: Progress) -> None:
+    def _render(self, job: RenderJob, timings: Timings, report: Progress) -> str:
         """Render, restore (frames mode) and encode every frame, streaming in small batches.
 
         Frames are rendered ``batch`` at a time (the restorer's batch size in
@@ -393,6 +396,9 @@ class TalkingHeadPipeline:
         before restoration goes to ``job.intermediate`` when asked for. Each
         batch reports progress, which is also where a cancelled call stops.
         Renderers and encoders are closed on every path out.
+
+        Returns:
+            the renderer's backend, ``"gl"`` or ``"numpy"``.
         """
         from contextlib import ExitStack
 
@@ -439,8 +445,18 @@ class TalkingHeadPipeline:
                     for writer in writers:
                         writer.abort()
                     raise
+            return animator.renderer.backend
 
     def close(self) -> None:
+        """Release the landmark graph and drop the cached models (they load again on next use)."""
         if self._detector is not None:
             self._detector.close()
             self._detector = None
+        with self._lock:
+            self._models.clear()
+
+    def __enter__(self) -> "TalkingHeadPipeline":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

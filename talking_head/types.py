@@ -22,6 +22,18 @@ from typing import Mapping
 import numpy as np
 
 
+def _read_only(record, *names: str) -> None:
+    """Replace each named array field of a frozen record by a read-only view of it.
+
+    A view, so the caller's own array stays writable; the record's cannot be
+    changed behind the next stage's back.
+    """
+    for name in names:
+        view = np.asarray(getattr(record, name)).view()
+        view.flags.writeable = False
+        object.__setattr__(record, name, view)
+
+
 @dataclass(frozen=True)
 class Photo:
     """A decoded photo.
@@ -36,6 +48,9 @@ class Photo:
     rgb: np.ndarray
     source: str = "<array>"
     notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _read_only(self, "rgb")
 
     @property
     def size(self) -> tuple[int, int]:
@@ -57,6 +72,9 @@ class FaceLandmarks:
     points: np.ndarray
     image_size: tuple[int, int]
     num_faces: int = 1
+
+    def __post_init__(self) -> None:
+        _read_only(self, "points")
 
     @property
     def mesh_points(self) -> np.ndarray:
@@ -82,6 +100,9 @@ class RigidPose:
     scale: float
     rotation: np.ndarray
     translation: np.ndarray
+
+    def __post_init__(self) -> None:
+        _read_only(self, "rotation", "translation")
 
     def apply(self, points: np.ndarray) -> np.ndarray:
         """Map (..., 3) canonical points to image space."""
@@ -110,6 +131,9 @@ class FaceReconstruction:
     expression: np.ndarray
 
 
+    def __post_init__(self) -> None:
+        _read_only(self, "identity", "expression")
+
 @dataclass(frozen=True)
 class FaceTexture:
     """A face texture in the canonical UV layout.
@@ -125,6 +149,9 @@ class FaceTexture:
     valid: np.ndarray
     mode: str = "dense"
 
+
+    def __post_init__(self) -> None:
+        _read_only(self, "rgba", "valid")
 
 @dataclass(frozen=True)
 class FaceAsset:
@@ -171,6 +198,9 @@ class Framing:
     affine: np.ndarray
     size: tuple[int, int]
 
+    def __post_init__(self) -> None:
+        _read_only(self, "affine")
+
     @property
     def scale(self) -> float:
         return float(self.affine[0, 0])
@@ -192,7 +222,6 @@ class RenderedFrame:
     rgb: np.ndarray
     face_alpha: np.ndarray
     mouth_mask: np.ndarray
-    extras: dict = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -211,6 +240,9 @@ class CoefficientTrack:
     raw: np.ndarray
     final: np.ndarray
     fps: float
+
+    def __post_init__(self) -> None:
+        _read_only(self, "raw", "final")
 
     @property
     def frames(self) -> int:

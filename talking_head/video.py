@@ -191,6 +191,27 @@ def probe_video(path: str | Path) -> VideoInfo:
         return VideoInfo(frames, fps, duration, stream.width, stream.height, stream.codec_context.name, audio_codec, audio_duration)
 
 
+def read_header(path: str | Path) -> VideoInfo:
+    """What a video's headers say, without decoding: ``frames`` (and so
+    ``duration``) is the container's count, an estimate for some formats."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        fps = float(stream.average_rate or stream.guessed_rate)
+        frames = int(stream.frames or 0)
+        if not frames and stream.duration is not None:
+            frames = int(round(float(stream.duration * stream.time_base) * fps))
+        audio_codec = audio_duration = None
+        if container.streams.audio:
+            audio = container.streams.audio[0]
+            audio_codec = audio.codec_context.name
+            if audio.duration is not None:
+                audio_duration = float(audio.duration * audio.time_base)
+        return VideoInfo(frames, fps, frames / fps, stream.width, stream.height, stream.codec_context.name,
+                         audio_codec, audio_duration)
+
+
 def read_frames(path: str | Path):
     """Yield (H, W, 3) uint8 RGB frames of a video."""
     import av

@@ -39,3 +39,23 @@ def asset(pipeline, astronaut):
     from talking_head.media import load_image
 
     return pipeline.analyse(load_image(astronaut))
+
+
+@pytest.fixture(scope="session")
+def gradio_cache(tmp_path_factory):
+    """A Gradio upload cache of this test session's own.
+
+    /tmp/gradio is shared by every Gradio process on the machine, and files
+    with the same bytes share a path there: another server's cleanup could
+    delete this session's uploads mid-request.
+    """
+    import os
+
+    folder = tmp_path_factory.mktemp("gradio-cache")
+    previous = os.environ.get("GRADIO_TEMP_DIR")
+    os.environ["GRADIO_TEMP_DIR"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("GRADIO_TEMP_DIR", None)
+    else:
+        os.environ["GRADIO_TEMP_DIR"] = previous

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from talking_head.render.rasterize import rasterize
+from talking_head.rasterize import rasterize
 
 
 def projection_texture(image, points, topology, size):

@@ -18,6 +18,8 @@ import pytest
 from PIL import Image
 
 import app
+
+pytestmark = pytest.mark.slow  # a real server (and browser) per module
 from talking_head.ablation import TILE, variants_for
 from talking_head.audio.decode import decode_audio
 from talking_head.config import GenerationConfig
@@ -27,7 +29,7 @@ MAX_AUDIO_SECONDS = 12.0  # above the 8.7 s example, low enough for a cheap "too
 
 
 @pytest.fixture(scope="module")
-def served():
+def served(gradio_cache):
     """(TalkingHeadApp, local URL); three generations may run at once, uploads up to 1 MB."""
     settings = app.AppSettings(concurrency=3, max_upload="1mb", max_audio_seconds=MAX_AUDIO_SECONDS)
     talking = app.TalkingHeadApp(settings)
@@ -374,7 +376,7 @@ def test_raw_api_reads_only_uploaded_files(served, short_clip, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def served_one():
+def served_one(gradio_cache):
     """(TalkingHeadApp, local URL) with one generation at a time; pipeline.generate instrumented."""
     talking = app.TalkingHeadApp(app.AppSettings(concurrency=1, max_audio_seconds=MAX_AUDIO_SECONDS))
     calls = {"active": 0, "most": 0, "ended": []}

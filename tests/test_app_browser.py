@@ -1,12 +1,11 @@
 """The page in a real headless Chromium (Debian's chromium + chromium-driver), driven by Selenium.
 
-The set-up installs the two Debian packages when they are missing and we are
-root; where that cannot be done the tests are skipped, saying why.
+`make test` installs the two Debian packages first (`make browser`); where they
+are missing the tests are skipped, saying why. Slow (a server and a browser).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -20,6 +19,8 @@ from PIL import Image
 
 import app
 
+pytestmark = pytest.mark.slow  # a real server (and browser) per module
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -30,35 +31,15 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--window-size=1400,1000")
 
 
-def install_chromium() -> str | None:
-    """Install Debian's chromium and chromium-driver if needed; the reason when impossible."""
-    if CHROMIUM.exists() and CHROMEDRIVER.exists():
-        return None
-    if not shutil.which("apt-get"):
-        return "chromium is not installed and apt-get is not available"
-    if os.geteuid() != 0:
-        return "chromium is not installed and installing it needs root (apt-get install chromium chromium-driver)"
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium", "chromium-driver"]
-    done = subprocess.run(install, env=env, capture_output=True, text=True, timeout=900)
-    if done.returncode != 0:  # a fresh machine may have no package lists yet
-        subprocess.run(["apt-get", "update"], env=env, capture_output=True, timeout=600)
-        done = subprocess.run(install, env=env, capture_output=True, text=True, timeout=900)
-    if done.returncode != 0 or not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        return f"apt-get could not install chromium: {done.stderr.strip().splitlines()[-1:]}"
-    return None
-
-
 @pytest.fixture(scope="session")
 def chromium() -> None:
     pytest.importorskip("selenium", reason="selenium is not installed (pip install -r requirements-dev.txt)")
-    reason = install_chromium()
-    if reason:
-        pytest.skip(reason)
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):  # `make test` installs them (make browser)
+        pytest.skip("chromium and chromium-driver are not installed: run `make browser` (root, apt-get)")
 
 
 @pytest.fixture(scope="module")
-def url():
+def url(gradio_cache):
     talking = app.TalkingHeadApp(app.AppSettings(max_audio_seconds=30.0))
     demo = app.build_demo(talking)
     with socket.socket() as probe:

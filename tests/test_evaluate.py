@@ -38,10 +38,9 @@ def synced(tmp_path_factory, astronaut):
     Image.fromarray(astronaut).save(photo)
     pipeline = TalkingHeadPipeline(RenderConfig(size=256))
     asset = pipeline.analyse(load_image(astronaut))
-    animator = pipeline.animator(asset)
     jaw = pipeline.rig.index("jawOpen")
     video = folder / "synced.mp4"
-    with VideoWriter(video, animator.size, FPS, audio=wav) as writer:
+    with pipeline.animator(asset) as animator, VideoWriter(video, animator.size, FPS, audio=wav) as writer:
         for value in envelope:
             coeffs = asset.reconstruction.expression.copy()
             coeffs[jaw] = value
@@ -72,3 +71,20 @@ def test_evaluate_command_against_a_real_video(synced, tmp_path, capsys):
     numbers = json.loads(report.read_text())
     assert numbers["lip_sync_r"] > 0.999 and numbers["lip_sync_best_lag"] == 0
     assert "lip_sync_r" in capsys.readouterr().out
+
+
+def test_evaluate_decodes_the_video_once(synced, monkeypatch):
+    """Landmarks, sampled frames and flicker come from one pass over the frames (it was four)."""
+    import talking_head.eval.evaluate as evaluate
+
+    passes = []
+    real_read = evaluate.read_frames
+
+    def counted(path):  # the real decoder, counted
+        passes.append(path)
+        return real_read(path)
+
+    monkeypatch.setattr(evaluate, "read_frames", counted)
+    assert not hasattr(evaluate, "probe_video")  # it decodes every frame to count them
+    result = evaluate_video(synced[0])
+    assert len(passes) == 1 and result.frames == 75 and result.flicker >= 0

@@ -2,6 +2,7 @@
 
 import cv2
 import numpy as np
+import pytest
 
 from talking_head.config import RenderConfig
 from talking_head.face.rig import inner_lip_gap
@@ -28,11 +29,9 @@ def test_round_trip_reproduces_the_photo(pipeline, asset):
 
 
 def neutral_mouth(rig, expression):
-    coeffs = expression.copy()
-    for index, name in enumerate(rig.names):
-        if name.startswith(("jaw", "mouth")):
-            coeffs[index] = 0.0
-    return coeffs
+    from talking_head.render.mouth import neutral_mouth as at_rest
+
+    return at_rest(rig.names, expression)
 
 
 def test_jaw_open_opens_the_mouth_as_mediapipe_sees_it(pipeline, asset, detector):
@@ -86,6 +85,7 @@ def rss_mb() -> float:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
+@pytest.mark.slow
 def test_repeated_generates_do_not_grow_memory(tmp_path):
     """Each call's renderer (an OpenGL context) is released: 20 calls cost no more than 2 (+50 MB)."""
     import wave
@@ -111,3 +111,21 @@ def test_repeated_generates_do_not_grow_memory(tmp_path):
     finally:
         pipeline.close()
     assert sizes[-1] - sizes[1] < 50, [round(s) for s in sizes]
+
+
+def test_models_are_cached_per_weights_and_device(tmp_path):
+    """A per-call config with other AudioNet weights gets those weights, not the first ones loaded."""
+    import torch
+
+    from talking_head.audio.audionet import DEFAULT_WEIGHTS
+    from talking_head.config import GenerationConfig
+    from talking_head.pipeline import TalkingHeadPipeline
+
+    other = tmp_path / "other.pt"
+    other.write_bytes(DEFAULT_WEIGHTS.read_bytes())
+    with TalkingHeadPipeline(GenerationConfig(device="cpu")) as pipe:
+        shipped = pipe.audionet()
+        assert pipe.audionet() is shipped
+        custom = pipe.audionet(GenerationConfig(device="cpu", audionet=str(other)))
+        assert custom is not shipped and pipe.audionet(GenerationConfig(device="cpu")) is shipped
+        assert all(torch.equal(a, b) for a, b in zip(shipped.state_dict().values(), custom.state_dict().values()))

@@ -1,6 +1,6 @@
 import numpy as np
 
-from talking_head.render.rasterize import rasterize
+from talking_head.rasterize import rasterize
 
 
 def test_square_coverage_and_barycentrics():

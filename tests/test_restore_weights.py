@@ -215,8 +215,21 @@ def test_bundled_realesrgan_is_converted_once(tmp_path):
     state = weights.load_state_dict(path)
     assert len(state) == 2 * 351 and state["conv_first.weight"].shape == (64, 3, 3, 3)
     assert state["body.22.rdb3.conv5.weight"].shape == (64, 64 + 4 * 32, 3, 3)
+    assert weights.state_digest(state) == weights.REALESRGAN_X4PLUS.converted_sha256
     mtime = path.stat().st_mtime_ns
     assert weights.fetch(weights.REALESRGAN_X4PLUS, tmp_path) == path and path.stat().st_mtime_ns == mtime
+
+
+def test_a_tampered_conversion_is_converted_again(tmp_path):
+    """The converted file is verified like a download: other tensors are replaced by a fresh conversion."""
+    from safetensors.torch import save_file
+
+    path = weights.fetch(weights.REALESRGAN_X4PLUS, tmp_path)
+    state = weights.load_state_dict(path)
+    state["conv_first.weight"] = state["conv_first.weight"] + 0.01  # a changed (or corrupted) copy
+    save_file(state, str(path))
+    fetched = weights.fetch(weights.REALESRGAN_X4PLUS, tmp_path)
+    assert weights.state_digest(weights.load_state_dict(fetched)) == weights.REALESRGAN_X4PLUS.converted_sha256
 
 
 def test_cli_list_and_fetch(tmp_path, capsys):

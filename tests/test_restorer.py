@@ -209,7 +209,7 @@ def test_generate_in_frames_mode_restores_every_frame(tiny_gfpgan, astronaut, tm
     config = GenerationConfig(size=128, texture_size=256, restore="frames", restorer="realesrgan", blink=False)
     pipeline = TalkingHeadPipeline(config)
     # The tiny random-weight GFPGAN stands in for the 67 MB Real-ESRGAN: same interface, milliseconds per face.
-    pipeline._restorers["realesrgan-x4plus"] = tiny_gfpgan
+    pipeline._models["restorer", "realesrgan-x4plus", pipeline.device(config)] = tiny_gfpgan
     try:
         result = pipeline.generate(astronaut, str(tmp_path / "a.wav"), str(tmp_path / "out.mp4"),
                                    intermediates=str(tmp_path / "stages"))

@@ -283,3 +283,12 @@ def test_rig_is_a_plain_frozen_record(rig):
         rig.names = ()  # type: ignore[misc]
     small = ExpressionRig(rig.names[:2], rig.deltas[:2], rig.lower[:2], rig.upper[:2])
     assert small.apply(load_topology().vertices, [1.0, 0.0]).shape == (468, 3)
+
+
+def test_audio_driven_shapes_are_the_jaw_and_mouth_ones():
+    from talking_head.face.rig import NAMES, audio_driven, audio_driven_mask
+
+    driven = audio_driven(NAMES)
+    assert "jawOpen" in driven and "mouthClose" in driven
+    assert not any(n.startswith(("eye", "brow")) for n in driven)
+    assert [n for n, m in zip(NAMES, audio_driven_mask(NAMES)) if m] == list(driven)

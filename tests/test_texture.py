@@ -16,7 +16,7 @@ from talking_head.face.texture import (
 )
 from talking_head.face.topology import NOSE_TIP, load_topology
 from talking_head.media import load_image
-from talking_head.render.rasterize import rasterize
+from talking_head.rasterize import rasterize
 from talking_head.types import RigidPose
 
 SIZE = 256

@@ -1,7 +1,7 @@
 import numpy as np
 
 from talking_head.face.topology import INNER_LIP_LOWER, INNER_LIP_UPPER, load_topology
-from talking_head.render.rasterize import rasterize
+from talking_head.rasterize import rasterize
 
 
 def signed_areas(points, triangles):

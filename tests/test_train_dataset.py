@@ -181,7 +181,11 @@ def test_video_source_on_a_made_video(tmp_path, astronaut):
     assert resample(np.array([0.0, 1.0]), np.array([0.0, 10.0]), 2, 2.0) == pytest.approx([2.5, 7.5])
     silent = loudness_silence(audio, rate, 30, 25.0)
     assert silent[:5].all() and not silent[15]
+    from talking_head.eval.metrics import LEFT_EYE
+    from talking_head.eval.metrics import mouth_opening as measured
+
+    assert mouth_opening is measured  # training and evaluation share one definition
     pts = np.zeros((1, 478, 3))
-    pts[0, 263, 0] = 10.0  # eye corners 10 apart
+    pts[0, list(LEFT_EYE), 0] = 10.0  # eye centres 10 apart
     pts[0, [14, 87, 178, 88, 317, 402, 318], 1] = 2.0  # lower inner lip 2 below the upper
     assert mouth_opening(pts)[0] == pytest.approx(0.2)

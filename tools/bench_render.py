@@ -27,7 +27,7 @@ from talking_head.face.topology import INNER_LIP_LOWER, INNER_LIP_UPPER, MOUTH_C
 from talking_head.media import load_image
 from talking_head.render.compose import Compositor, crop_photo, make_framing, to_output
 from talking_head.render.gl import FaceRenderer
-from talking_head.render.rasterize import rasterize
+from talking_head.rasterize import rasterize
 
 
 def projection_texture(image: np.ndarray, vertices: np.ndarray, topology: Topology, size: int) -> np.ndarray:

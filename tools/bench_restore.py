@@ -80,15 +80,15 @@ def render_jaw_cycle(photo: Photo, frames: int, restore=None, upscale=False) -> 
             landmarks = pipeline.detector.detect(photo)
             photo = Photo(restorer.restore_photo(photo.rgb, landmarks, restore, upscale=upscale), source=photo.source)
         asset = pipeline.analyse(photo)
-        animator = pipeline.animator(asset)
         base = asset.reconstruction.expression
         jaw = pipeline.rig.names.index("jawOpen")
         rgb, points = [], []
-        for t in range(frames):
-            coeffs = base.copy()
-            coeffs[jaw] = 0.3 * (1 - np.cos(2 * np.pi * t / max(frames - 1, 1)))
-            rgb.append(animator.frame(coeffs).rgb)
-            points.append(animator.vertices(coeffs))
+        with pipeline.animator(asset) as animator:
+            for t in range(frames):
+                coeffs = base.copy()
+                coeffs[jaw] = 0.3 * (1 - np.cos(2 * np.pi * t / max(frames - 1, 1)))
+                rgb.append(animator.frame(coeffs).rgb)
+                points.append(animator.vertices(coeffs))
         return np.stack(rgb), np.stack(points)
     finally:
         pipeline.close()

@@ -120,6 +120,8 @@ def main(argv: list[str] | None = None) -> None:
     source = "sampled from the photo" if colours.teeth_from_photo else "default"
     teeth = np.round(colours.teeth).astype(int).tolist()
     print(f"teeth colour {teeth} ({source}); lighting slope {colours.lighting:+.2f}")
+    rendered.close()
+    dark.close()
     pipeline.close()
 
 

@@ -77,7 +77,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-AUDIO_DRIVEN_PREFIXES = ("jaw", "mouth")
 JAW_GROUP = ("jawOpen", "jawForward", "jawLeft", "jawRight", "mouthLowerDown")
 RHO_BEFORE = 0.065  # s, anticipatory reach of a segment's dominance
 RHO_AFTER = 0.045  # s, carry-over reach
@@ -89,7 +88,9 @@ CLOSURE = "closure"  # internal channel: how much the lips seal over the jaw
 def audio_driven_names(names: Sequence[str]) -> tuple[str, ...]:
     """The rig shapes AudioNet predicts: every name starting with "jaw" or
     "mouth" (eyes and brows are driven by blinks and the photo), rig order."""
-    return tuple(n for n in names if n.startswith(AUDIO_DRIVEN_PREFIXES))
+    from ..face.rig import audio_driven
+
+    return audio_driven(names)
 
 
 @dataclass(frozen=True)

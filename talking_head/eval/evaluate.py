@@ -11,7 +11,7 @@ import numpy as np
 from ..face.landmarks import LandmarkDetector
 from ..media import load_image
 from ..types import Photo
-from ..video import probe_video, read_frames
+from ..video import read_frames, read_header
 from .identity import face_descriptor, identity_distance
 from .metrics import (
     MOUTH_POINTS,
@@ -54,7 +54,7 @@ class VideoTrack:
 
 
 def track_video(path: str | Path, keep_frames: np.ndarray | None = None) -> tuple[VideoTrack, dict[int, np.ndarray]]:
-    """Detect landmarks on every frame (MediaPipe in tracking mode).
+    """Detect landmarks on every frame (MediaPipe in tracking mode), decoding the video once.
 
     Args:
         path: video file.
@@ -62,10 +62,28 @@ def track_video(path: str | Path, keep_frames: np.ndarray | None = None) -> tupl
     Returns:
         (track, {index: (H, W, 3) uint8}) for the kept frames.
     """
-    info = probe_video(path)
+    scan = _scan(path, keep_frames, measure_flicker=False)
+    return scan.track, scan.kept
+
+
+@dataclass(frozen=True)
+class _Scan:
+    """One decoding pass over a video: landmarks, kept frames, static-skin flicker."""
+
+    track: VideoTrack
+    kept: dict[int, np.ndarray]
+    flicker: float
+
+
+def _scan(path: str | Path, keep_frames: np.ndarray | None, measure_flicker: bool) -> _Scan:
+    """Landmarks of every frame, the ``keep_frames`` pixels and, when asked, the flicker of
+    static skin between consecutive frames with a face, all from one decode."""
+    header = read_header(path)
     kept: dict[int, np.ndarray] = {}
     wanted = set(int(i) for i in keep_frames) if keep_frames is not None else set()
     rows = []
+    total = count = 0.0
+    previous = None
     # Tracking frames of a video: a lower threshold, the face is known to be there.
     with LandmarkDetector(max_faces=1, min_confidence=0.5, static=False) as detector:
         for index, frame in enumerate(read_frames(path)):
@@ -73,8 +91,14 @@ def track_video(path: str | Path, keep_frames: np.ndarray | None = None) -> tupl
             rows.append(faces[0] if faces else np.full((478, 3), np.nan))
             if index in wanted:
                 kept[index] = frame
+            if measure_flicker and previous is not None and faces and np.isfinite(rows[-2][0, 0]):
+                mask = region_mask(faces[0], STATIC_SKIN, frame.shape[:2])
+                total += flicker(np.stack([previous, frame]), mask) * mask.sum()
+                count += mask.sum()
+            previous = frame
     points = np.stack(rows) if rows else np.zeros((0, 478, 3))
-    return VideoTrack(points, info.fps, (info.height, info.width)), kept
+    track = VideoTrack(points, header.fps, (header.height, header.width))
+    return _Scan(track, kept, total / count if count else float("nan"))
 
 
 def resample_series(values: np.ndarray, fps_from: float, count: int, fps_to: float) -> np.ndarray:
@@ -148,12 +172,15 @@ def evaluate_video(
         real_video: a real video of the same speech (lip-sync reference).
         real_track: its landmarks, if already tracked (saves re-tracking).
     """
-    info = probe_video(video)
-    sample_sharp = np.unique(np.linspace(0, max(info.frames - 1, 0), min(info.frames, MAX_SHARPNESS_FRAMES)).astype(int))
+    header = read_header(video)  # the frame count is the header's here: it only places the samples
+    sample_sharp = np.unique(np.linspace(0, max(header.frames - 1, 0), min(header.frames, MAX_SHARPNESS_FRAMES)).astype(int))
     sample_identity = sample_sharp[np.linspace(0, len(sample_sharp) - 1, min(len(sample_sharp), MAX_IDENTITY_FRAMES)).astype(int)]
-    track, frames = track_video(video, keep_frames=sample_sharp)
+    scan = _scan(video, sample_sharp, measure_flicker=True)
+    track, frames = scan.track, scan.kept
     found = track.found
     points = track.points
+    sample_sharp = np.array([i for i in sample_sharp if i in frames], dtype=int)
+    sample_identity = np.array([i for i in sample_identity if i in frames], dtype=int)
 
     opening = _fill(mouth_opening(points)) if found.any() else np.full(len(points), np.nan)
     if real_video is not None or real_track is not None:
@@ -172,18 +199,7 @@ def evaluate_video(
 
     good = points[found]
     sharp = [face_sharpness(frames[i], points[i]) for i in sample_sharp if found[i]]
-    static = np.stack([region_mask(p, STATIC_SKIN, track.size) for p in points[found]]) if found.any() else None
-    all_frames_flicker = float("nan")
-    if static is not None and found.sum() > 1:
-        # Flicker over the sampled frames that are consecutive is too sparse; decode all frames once more.
-        total, count, previous = 0.0, 0, None
-        for index, frame in enumerate(read_frames(video)):
-            if previous is not None and found[index] and found[index - 1]:
-                mask = region_mask(points[index], STATIC_SKIN, track.size)
-                total += flicker(np.stack([previous, frame]), mask) * mask.sum()
-                count += mask.sum()
-            previous = frame
-        all_frames_flicker = total / count if count else float("nan")
+    all_frames_flicker = scan.flicker if found.sum() > 1 else float("nan")
 
     photo_cpbd = identity = float("nan")
     if photo is not None:
@@ -197,14 +213,16 @@ def evaluate_video(
                      for i in sample_identity if found[i]]
         identity = float(np.mean(distances)) if distances else float("nan")
 
+    frame_count = len(points)  # counted while decoding, not the header's estimate
+    duration = frame_count / track.fps
     audio_difference = float("nan")
-    if info.audio_duration is not None:
-        audio_difference = info.audio_duration - info.duration
+    if header.audio_duration is not None:
+        audio_difference = header.audio_duration - duration
     return Evaluation(
-        frames=info.frames,
-        fps=info.fps,
-        duration=info.duration,
-        has_audio=info.audio_codec is not None,
+        frames=frame_count,
+        fps=track.fps,
+        duration=duration,
+        has_audio=header.audio_codec is not None,
         audio_video_difference=audio_difference,
         face_found_fraction=float(found.mean()) if len(found) else 0.0,
         lip_sync_r=r,

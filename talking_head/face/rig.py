@@ -87,6 +87,21 @@ NAMES = (
     "browDown_R",
 )
 
+# The shapes the audio drives (AudioNet's outputs, the loudness baseline, the mouth at
+# rest): every jaw and mouth shape. Eyes and brows follow blinks and the photo.
+AUDIO_DRIVEN_PREFIXES = ("jaw", "mouth")
+
+
+def audio_driven(names) -> tuple[str, ...]:
+    """The audio-driven shapes among ``names``, in their order."""
+    return tuple(n for n in names if n.startswith(AUDIO_DRIVEN_PREFIXES))
+
+
+def audio_driven_mask(names) -> np.ndarray:
+    """(K,) bool, True for the audio-driven shapes among the K ``names``."""
+    return np.array([n.startswith(AUDIO_DRIVEN_PREFIXES) for n in names], dtype=bool)
+
+
 # Brows (subject's right = x < 0), inner end first; facts of the topology.
 RIGHT_BROW = (107, 66, 105, 63, 70, 55, 65, 52, 53, 46)
 LEFT_BROW = (336, 296, 334, 293, 300, 285, 295, 282, 283, 276)

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from ..render.rasterize import rasterize
+from ..rasterize import rasterize
 from ..types import FaceTexture
 from .topology import Topology, load_topology
 

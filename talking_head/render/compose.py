@@ -18,7 +18,7 @@ from ..face.topology import NUM_VERTICES, Topology, load_topology
 from ..types import FaceLandmarks, Framing, RenderedFrame
 from .gl import RenderOutput
 from .mouth import DarkMouth, MouthCompleter
-from .rasterize import rasterize
+from ..rasterize import rasterize
 
 FRAMING_MODES = ("crop", "full")
 # Crop side relative to the larger side of the face mesh's bounding box, and the

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import RendererUnavailableError
 from ..face.topology import NUM_VERTICES, Topology
-from .rasterize import rasterize
+from ..rasterize import rasterize
 
 BACKENDS = ("auto", "gl", "numpy")
 # GL_RENDERER substrings of CPU rasterisers (Mesa), where multisampling is costly.

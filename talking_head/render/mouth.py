@@ -452,10 +452,10 @@ def neutral_mouth(names, coeffs: np.ndarray) -> np.ndarray:
     Returns:
         (K,) float64 copy.
     """
+    from ..face.rig import audio_driven_mask
+
     out = np.array(coeffs, dtype=np.float64)
-    for index, name in enumerate(names):
-        if name.startswith(("jaw", "mouth")):
-            out[index] = 0.0
+    out[audio_driven_mask(names)] = 0.0
     return out
 
 

