@@ -72,3 +72,22 @@ def test_evaluate_command_against_a_real_video(synced, tmp_path, capsys):
     numbers = json.loads(report.read_text())
     assert numbers["lip_sync_r"] > 0.999 and numbers["lip_sync_best_lag"] == 0
     assert "lip_sync_r" in capsys.readouterr().out
+
+
+def test_face_sharpness_is_published_cpbd_of_the_face_at_256(astronaut, detector):
+    import cv2
+
+    from talking_head.eval.evaluate import face_sharpness, face_square
+    from talking_head.eval.metrics import cpbd
+
+    points = detector.detect(load_image(astronaut)).points
+    square = face_square(astronaut, points)
+    assert square.shape == (256, 256, 3)
+    assert face_sharpness(astronaut, points) == cpbd(square)
+    blurred = cv2.GaussianBlur(astronaut, (0, 0), 1.5)
+    assert face_sharpness(blurred, points) < 0.6 * face_sharpness(astronaut, points)
+    # A face cut by the image's border: the square stays inside the image.
+    edge = astronaut[:, 200:]
+    shifted = points.copy()
+    shifted[:, 0] -= 200
+    assert face_square(edge, shifted).shape == (256, 256, 3)
