@@ -18,7 +18,7 @@ from .face.rig import ExpressionRig, load_rig
 from .face.texture import sample_texture
 from .face.topology import Topology, load_topology
 from .media import load_image
-from .render.compose import Compositor, crop_photo, make_framing, to_output
+from .render.compose import Compositor, crop_photo, make_framing, surround_photo, to_output
 from .render.gl import FaceRenderer
 from .render.mouth import DarkMouth, RenderedMouth, neutral_mouth
 from .types import CoefficientTrack, FaceReconstruction, FaceTexture, Framing, GenerationResult, Photo, RenderedFrame
@@ -75,7 +75,8 @@ class FaceAnimator:
             completer = RenderedMouth.from_face(self.background, self.reference_vertices, neutral, topology)
         else:
             completer = DarkMouth()
-        self.compositor = Compositor(self.background, self.reference_vertices, completer=completer)
+        self.compositor = Compositor(self.background, self.reference_vertices, completer=completer,
+                                     surround=surround_photo(asset.photo.rgb, self.framing))
 
     @property
     def size(self) -> tuple[int, int]:
@@ -327,6 +328,7 @@ class TalkingHeadPipeline:
         asset = self.analyse(photo, progress, config)
         timings.update(asset.timings)
         notes.extend(asset.notes)
+        notes.extend(make_framing(asset.reconstruction.landmarks, config.framing, config.size).notes)
         # Before-restoration render for the ablation: the unrestored face.
         plain = None
         if folder is not None and config.restore != "off":
