@@ -19,7 +19,7 @@ from .face.texture import sample_texture
 from .face.topology import Topology, load_topology
 from .media import load_image
 from .render.compose import Compositor, crop_photo, make_framing, surround_photo, to_output
-from .render.gl import FaceRenderer
+from .render.gl import FaceRenderer, photo_weights
 from .render.mouth import DarkMouth, RenderedMouth, neutral_mouth
 from .types import CoefficientTrack, FaceReconstruction, FaceTexture, Framing, GenerationResult, Photo, RenderedFrame
 
@@ -70,6 +70,9 @@ class FaceAnimator:
         self.reference_vertices = to_output(reference, self.framing)
         self.renderer = FaceRenderer(self.framing.size, topology, backend=config.backend)
         self.renderer.set_texture(asset.texture.rgba)
+        # One resampling: the visible face samples the framed photo directly.
+        self.renderer.set_photo(self.background, self.reference_vertices,
+                                photo_weights(self.reference_vertices, topology, self.framing.size))
         if getattr(config, "mouth", True):
             neutral = self.vertices(neutral_mouth(rig.names, asset.reconstruction.expression))
             completer = RenderedMouth.from_face(self.background, self.reference_vertices, neutral, topology)
