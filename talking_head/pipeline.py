@@ -186,7 +186,7 @@ class TalkingHeadPipeline:
         if not isinstance(photo, Photo):
             photo = load_image(photo)
         report("analysis", 0.0)
-        landmarks = self.detector.detect(photo)
+        photo, landmarks = self.detector.detect_upright(photo)
         timings["analysis"] = time.perf_counter() - start
         restored = False
         if config.restore == "reference":
