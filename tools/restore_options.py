@@ -12,8 +12,8 @@ photo's own pixels): the published CPBD of the face at 256 px
 photo's face. Options: off; Real-ESRGAN x4plus on the 512 crop shrunk to 128
 ("enlarged", the earlier default) or on the face at the photo's own
 resolution ("native"), each at full strength or blended half-way; GFPGAN v1.4
-with random weights for timing only (its weights cannot be downloaded
-offline), or its real weights when cached.
+on the first photo, with random weights for timing only (its weights cannot be
+downloaded offline), or its real weights when cached.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import argparse
 import json
 import time
 
+import cv2
 import numpy as np
 import torch
 
@@ -32,14 +33,15 @@ from talking_head.media import load_image
 from talking_head.render.compose import crop_photo, make_framing, to_output
 from talking_head.restore import restorer, weights
 
+# (name, restorer, native scale); each is measured at full strength and blended
+# half-way over the bicubic enlargement (the paste-back is linear in strength,
+# so the blend needs no second run).
 OPTIONS = (
-    ("off", None, False, 1.0),
-    ("realesrgan enlarged 1.0", "realesrgan", False, 1.0),
-    ("realesrgan enlarged 0.5", "realesrgan", False, 0.5),
-    ("realesrgan native 1.0", "realesrgan", True, 1.0),
-    ("realesrgan native 0.5", "realesrgan", True, 0.5),
-    ("gfpgan", "gfpgan", False, 1.0),
+    ("off", None, False),
+    ("realesrgan enlarged", "realesrgan", False),
+    ("realesrgan native", "realesrgan", True),
 )
+STRENGTHS = (1.0, 0.5)
 
 
 def gfpgan() -> restorer.Restorer:
@@ -62,34 +64,52 @@ def main() -> None:
     random_gfpgan = "random" in models["gfpgan"].name
     rows = []
     with LandmarkDetector() as detector:
-        for path in args.photos:
+
+        def measure(path, name, image, seconds, reference):
+            found = detector.detect(load_image(image))
+            framing = make_framing(found, "crop", args.size)
+            framed = crop_photo(image, framing)
+            points = to_output(found.points, framing)
+            row = {"photo": path, "option": name, "seconds": round(seconds, 2),
+                   "cpbd": round(face_sharpness(framed, points), 4),
+                   "identity": round(identity_distance(face_descriptor(framed, points), reference), 4)}
+            rows.append(row)
+            print(f"{path:40} {name:28} {seconds:7.2f} s  CPBD {row['cpbd']}  identity {row['identity']}", flush=True)
+
+        for index, path in enumerate(args.photos):
             photo = load_image(path)
             landmarks = detector.detect(photo)
             reference = face_descriptor(photo.rgb, landmarks.points)
-            for name, model, native, strength in OPTIONS:
+            for name, model, native in OPTIONS:
+                if model is None:
+                    measure(path, name, photo.rgb, 0.0, reference)
+                    continue
                 start = time.perf_counter()
-                image = photo.rgb
-                if model is not None:
-                    image = restorer.restore_photo(photo.rgb, landmarks, models[model], upscale=True,
-                                                   native=native, strength=strength)
+                image = restorer.restore_photo(photo.rgb, landmarks, models[model], upscale=True, native=native)
                 seconds = time.perf_counter() - start
-                found = detector.detect(load_image(image))
-                framing = make_framing(found, "crop", args.size)
-                framed = crop_photo(image, framing)
-                points = to_output(found.points, framing)
-                row = {"photo": path, "option": name, "seconds": round(seconds, 2),
-                       "cpbd": round(face_sharpness(framed, points), 4),
-                       "identity": round(identity_distance(face_descriptor(framed, points), reference), 4)}
-                if model == "gfpgan" and random_gfpgan:
-                    row["cpbd"] = row["identity"] = None  # random weights: timing only
-                rows.append(row)
-                print(f"{path:40} {name:26} {seconds:6.2f} s  CPBD {row['cpbd']}  identity {row['identity']}", flush=True)
+                # The same bicubic enlargement restore_photo starts from.
+                enlarged = cv2.resize(photo.rgb, image.shape[1::-1], interpolation=cv2.INTER_CUBIC)
+                for strength in STRENGTHS:
+                    blend = np.clip(np.rint(strength * image.astype(np.float32)
+                                            + (1 - strength) * enlarged.astype(np.float32)), 0, 255).astype(np.uint8)
+                    measure(path, f"{name} {strength:.1f}", blend, seconds, reference)
+            if index == 0:
+                model = models["gfpgan"]
+                start = time.perf_counter()
+                image = restorer.restore_photo(photo.rgb, landmarks, model, upscale=True)
+                seconds = time.perf_counter() - start
+                if random_gfpgan:
+                    rows.append({"photo": path, "option": "gfpgan (random weights, timing only)",
+                                 "seconds": round(seconds, 2), "cpbd": None, "identity": None})
+                    print(f"{path:40} gfpgan (random weights)      {seconds:7.2f} s", flush=True)
+                else:
+                    measure(path, "gfpgan 1.0", image, seconds, reference)
     print("\nmean over photos:")
-    for name, *_ in OPTIONS:
+    for name in dict.fromkeys(r["option"] for r in rows):
         chosen = [r for r in rows if r["option"] == name]
         cpbds = [r["cpbd"] for r in chosen if r["cpbd"] is not None]
         ids = [r["identity"] for r in chosen if r["identity"] is not None]
-        print(f"{name:26} {np.mean([r['seconds'] for r in chosen]):6.2f} s  "
+        print(f"{name:36} {np.mean([r['seconds'] for r in chosen]):7.2f} s  "
               f"CPBD {np.mean(cpbds) if cpbds else float('nan'):.4f}  identity {np.mean(ids) if ids else float('nan'):.4f}")
     if args.json:
         with open(args.json, "w") as handle:

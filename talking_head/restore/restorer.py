@@ -330,8 +330,8 @@ def restore_frames(frames: Sequence[np.ndarray], fives: Sequence[np.ndarray], re
 
 
 # Native-scale super-resolution reads the face at most this many px across
-# (CPU time grows with its square: ~4x the 128 px input at 256).
-NATIVE_MAX_INPUT = 256
+# (CPU time grows with its square: ~2.3x the 128 px input at 192).
+NATIVE_MAX_INPUT = 192
 
 
 def restore_photo(image: np.ndarray, landmarks, restorer: Restorer, upscale: bool = False,
