@@ -390,6 +390,12 @@ class Compositor:
                                                pinned=surround.pinned(self.size))
         xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
         self._base = np.ascontiguousarray(np.stack([xs, ys], axis=-1))
+        # Warp maps into the surround image, and the range of photo pixels they may read.
+        m = surround.margin
+        self._surround_x, self._surround_y = xs + np.float32(m), ys + np.float32(m)
+        x0, y0, x1, y1 = surround.inside
+        self._limits_x = (max(x0, -m) + m, min(x1, width + m) - 1 + m)
+        self._limits_y = (max(y0, -m) + m, min(y1, height + m) - 1 + m)
         face_width = float(np.ptp(reference[:, 0]))
         self.feather = int(feather) if feather is not None else max(2, round(0.02 * face_width))
         self.completer = completer if completer is not None else DarkMouth(mouth_colour)
@@ -425,12 +431,12 @@ class Compositor:
         # The field is zero on pinned edges; clipping catches the sub-pixel
         # remainder between their nodes and the next, so no pixel is read
         # from beyond the photo.
-        m = self.surround.margin
-        x0, y0, x1, y1 = self.surround.inside
-        source = self._base - field
-        np.clip(source[..., 0], max(x0, -m), min(x1, self.size[1] + m) - 1, out=source[..., 0])
-        np.clip(source[..., 1], max(y0, -m), min(y1, self.size[0] + m) - 1, out=source[..., 1])
-        return cv2.remap(self.surround.image, source + m, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        dx, dy = cv2.split(field)
+        map_x = cv2.subtract(self._surround_x, dx)
+        map_y = cv2.subtract(self._surround_y, dy)
+        np.clip(map_x, *self._limits_x, out=map_x)
+        np.clip(map_y, *self._limits_y, out=map_y)
+        return cv2.remap(self.surround.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
     def compose(self, render: RenderOutput, vertices: np.ndarray) -> RenderedFrame:
         """Composite one rendered face over the warped photo.
