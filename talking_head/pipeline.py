@@ -194,7 +194,8 @@ class TalkingHeadPipeline:
 
             report("restore", 0.0)
             start = time.perf_counter()
-            image = restore_photo(photo.rgb, landmarks, self.restorer(config), upscale=True)
+            # Super-resolution restorers read the face at its native scale (tools/restore_options.py).
+            image = restore_photo(photo.rgb, landmarks, self.restorer(config), upscale=True, native=True)
             photo = Photo(image, photo.source, photo.notes)
             faces = landmarks.num_faces
             landmarks = self.detector.detect(photo)
