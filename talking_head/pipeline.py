@@ -162,14 +162,15 @@ class TalkingHeadPipeline:
             if not isinstance(photo, Photo):
                 photo = load_image(photo)
             report("analysis", 0.0)
-            landmarks = self.detector.detect(photo)
+            photo, landmarks = self.detector.detect_upright(photo)
         restored = False
         if config.restore == "reference":
             from .restore.restorer import restore_photo
 
             report("restore", 0.0)
             with timings("restore"):
-                image = restore_photo(photo.rgb, landmarks, self.restorer(config), upscale=True)
+                # Super-resolution restorers read the face at its native scale (tools/restore_options.py).
+                image = restore_photo(photo.rgb, landmarks, self.restorer(config), upscale=True, native=True)
                 photo = Photo(image, photo.source, photo.notes)
                 faces = landmarks.num_faces
                 landmarks = self.detector.detect(photo)
@@ -341,6 +342,9 @@ class TalkingHeadPipeline:
         for name, seconds in asset.timings.items():
             timings.add(name, seconds)
         notes.extend(asset.notes)
+        from .render.compose import make_framing
+
+        notes.extend(make_framing(asset.reconstruction.landmarks, config.framing, config.size).notes)
         # Before-restoration render for the ablation: the unrestored face.
         plain = None
         if folder is not None and config.restore != "off":

@@ -192,11 +192,14 @@ class Framing:
         mode: ``"crop"`` (square around the face) or ``"full"`` (whole photo).
         affine: (2, 3) photo pixels -> output pixels (scale and offset only).
         size: (height, width) of the output frame.
+        notes: remarks for the user (photo too tight for the crop, photo
+            enlarged beyond its own resolution).
     """
 
     mode: str
     affine: np.ndarray
     size: tuple[int, int]
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _read_only(self, "affine")

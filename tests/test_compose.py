@@ -13,6 +13,7 @@ from talking_head.render.compose import (
     displacement_operator,
     feather_alpha,
     make_framing,
+    surround_photo,
     to_output,
 )
 from talking_head.render.gl import FaceRenderer
@@ -55,15 +56,81 @@ def scene(astronaut, landmarks):
     renderer.close()
 
 
+@pytest.fixture(scope="module")
+def surround(astronaut, landmarks):
+    return surround_photo(astronaut, make_framing(landmarks, "crop", SIZE))
+
+
 def test_crop_framing_is_square_and_holds_the_face(landmarks):
     framing = make_framing(landmarks, "crop", SIZE)
     assert framing.size == (SIZE, SIZE)
+    assert framing.notes == ("the face region is 185 px in the photo, enlarged 1.4x to 256 px: "
+                             "expect a softer picture than the photo",)
     points = to_output(landmarks.mesh_points, framing)
-    assert points[:, :2].min() > 0.15 * SIZE and points[:, :2].max() < 0.85 * SIZE
+    assert points[:, :2].min() > 0.1 * SIZE and points[:, :2].max() < 0.9 * SIZE
     face = np.ptp(points[:, :2], axis=0).max()
-    assert 0.35 * SIZE < face < 0.55 * SIZE
+    assert 0.5 * SIZE < face < 0.65 * SIZE  # FFHQ-style: the mesh fills ~0.6 of the side
     # Room for the neck below the chin, more than for the hair above the forehead.
-    assert SIZE - points[CHIN, 1] > points[:, 1].min()
+    assert SIZE - points[CHIN, 1] > 0.5 * points[:, 1].min()
+
+
+def shifted(landmarks, top, left, height, width):
+    """The astronaut's landmarks as seen in the crop [top:top+height, left:left+width]."""
+    points = landmarks.points.copy()
+    points[:, 0] -= left
+    points[:, 1] -= top
+    return FaceLandmarks(points=points, image_size=(height, width))
+
+
+# Crops of the 512 px astronaut (face mesh box x 179..271, y 71..177): the face at
+# each edge and corner, a tight square and a tall strip. (top, left, height, width)
+TIGHT_CROPS = {
+    "left": (0, 170, 512, 342),
+    "right": (0, 0, 512, 280),
+    "top": (62, 0, 450, 512),
+    "bottom": (0, 0, 186, 512),
+    "top-left": (62, 170, 450, 342),
+    "top-right": (62, 0, 450, 280),
+    "bottom-left": (0, 170, 186, 342),
+    "bottom-right": (0, 0, 186, 280),
+    "tight square": (55, 155, 140, 140),
+    "tall strip": (0, 165, 512, 120),
+}
+
+
+def frame_in_photo(framing, image_size):
+    """Photo-pixel box (x0, y0, x1, y1) that the frame shows."""
+    a = framing.affine
+    height, width = framing.size
+    return (-a[0, 2] / a[0, 0], -a[1, 2] / a[1, 1], (width - a[0, 2]) / a[0, 0], (height - a[1, 2]) / a[1, 1])
+
+
+@pytest.mark.parametrize("name", list(TIGHT_CROPS))
+def test_crop_framing_stays_inside_tight_photos(landmarks, name):
+    top, left, height, width = TIGHT_CROPS[name]
+    cropped = shifted(landmarks, top, left, height, width)
+    framing = make_framing(cropped, "crop", SIZE)
+    x0, y0, x1, y1 = frame_in_photo(framing, (height, width))
+    assert x0 >= -1e-6 and y0 >= -1e-6 and x1 <= width + 1e-6 and y1 <= height + 1e-6
+    # The face (as far as it is in the photo) is in the frame.
+    mesh = np.clip(cropped.mesh_points[:, :2], 0, (width, height))
+    assert mesh[:, 0].min() >= x0 - 1e-6 and mesh[:, 0].max() <= x1 + 1e-6
+    assert mesh[:, 1].min() >= y0 - 1e-6 and mesh[:, 1].max() <= y1 + 1e-6
+    assert framing.mode == "crop" and framing.size == (SIZE, SIZE)
+    if min(height, width) < 185:  # narrower than the ideal square (185 px here)
+        assert any("largest square" in note for note in framing.notes)
+        assert np.isclose(x1 - x0, min(height, width))
+    assert any("enlarged" in note for note in framing.notes)  # 512 px from < 200 px
+
+
+def test_a_face_that_cannot_fit_falls_back_to_the_whole_photo(landmarks):
+    # A band across the eyes: wider than tall, the face's width exceeds the height.
+    band = shifted(landmarks, 100, 0, 60, 512)
+    framing = make_framing(band, "crop", SIZE)
+    assert framing.mode == "full" and framing.size[1] == SIZE
+    assert any("does not fit" in note for note in framing.notes)
+    x0, y0, x1, y1 = frame_in_photo(framing, (60, 512))
+    assert x0 >= 0 and y0 >= 0 and x1 <= 512 + 1e-6 and y1 <= 60 + 1e-6
 
 
 def test_full_framing_keeps_aspect_with_even_sides():
@@ -73,6 +140,9 @@ def test_full_framing_keeps_aspect_with_even_sides():
     assert width == 512 and height % 2 == 0 and width % 2 == 0
     assert abs(height / width - 301 / 457) < 0.01
     assert framing.affine[0, 2] == 0.0 and framing.affine[1, 2] == 0.0
+    x0, y0, x1, y1 = frame_in_photo(framing, (301, 457))
+    assert x1 <= 457 + 1e-6 and y1 <= 301 + 1e-6  # even rounding does not reach past the photo
+    assert "enlarged 1.1x" in framing.notes[0]
 
 
 def test_bad_framing_arguments(landmarks):
@@ -145,14 +215,18 @@ def test_identity_reproduces_the_photo(scene):
     assert frame.rgb[frame.mouth_mask > 0.99].max() < 60  # dark fill
 
 
-def test_open_jaw_moves_the_neck_without_a_seam(scene):
+def test_open_jaw_moves_the_neck_without_a_seam(scene, surround):
     photo, reference, renderer = scene
     # A green marker across the neck, a little below the chin.
     marked = photo.copy()
     chin_x, chin_y = reference[CHIN, :2].round().astype(int)
     marker_y = chin_y + 12
     marked[marker_y - 1 : marker_y + 2, chin_x - 15 : chin_x + 16] = (0, 255, 0)
-    compositor = Compositor(marked, reference)
+    m = surround.margin
+    around = surround.image.copy()
+    around[m : m + SIZE, m : m + SIZE] = marked
+    assert not any(surround.pinned((SIZE, SIZE))[1:])  # the photo goes on below and beside the frame
+    compositor = Compositor(marked, reference, surround=type(surround)(around, m, surround.inside))
     moved = jaw_open(reference, 8.0)
     render = renderer.render(moved)
     frame = compositor.compose(render, moved)
@@ -186,3 +260,30 @@ def test_open_jaw_moves_the_neck_without_a_seam(scene):
 
     reference_band = cv2.dilate(band.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
     assert gradient(frame.rgb)[band].max() <= 1.25 * gradient(marked)[reference_band].max() + 10.0
+
+
+@pytest.mark.parametrize("name", ["top-left", "bottom-right", "tight square", "tall strip"])
+def test_no_frame_pixel_comes_from_outside_the_photo(pipeline, astronaut, name):
+    """Rendered frames of tight crops (a magenta ring marks the photo's edge):
+    the ring may show only where the frame meets it, never smeared inwards."""
+    from talking_head.config import RenderConfig
+    from talking_head.media import load_image
+
+    top, left, height, width = TIGHT_CROPS[name]
+    photo = astronaut[top : top + height, left : left + width].copy()
+    ring = 2
+    photo[:ring], photo[-ring:], photo[:, :ring], photo[:, -ring:] = (255, 0, 255), (255, 0, 255), (255, 0, 255), (255, 0, 255)
+    asset = pipeline.analyse(load_image(photo))
+    animator = pipeline.animator(asset, RenderConfig(size=SIZE))
+    scale = animator.framing.scale
+    band = int(np.ceil((ring + 2) * scale)) + 2  # how far the ring (and the warp's reach of it) may show
+    rig = pipeline.rig
+    neutral = asset.reconstruction.expression
+    rng = np.random.default_rng(0)
+    poses = [neutral, neutral.copy(), np.clip(neutral + rng.uniform(0, 0.6, neutral.shape), 0, 1)]
+    poses[1][rig.index("jawOpen")] = 1.0
+    for coeffs in poses:
+        rgb = animator.frame(coeffs).rgb.astype(int)
+        magenta = (rgb[..., 0] > 200) & (rgb[..., 2] > 200) & (rgb[..., 1] < 80)
+        interior = magenta[band:-band, band:-band]
+        assert not interior.any(), f"{name}: {interior.sum()} edge pixels smeared into the frame"

@@ -88,3 +88,22 @@ def test_evaluate_decodes_the_video_once(synced, monkeypatch):
     assert not hasattr(evaluate, "probe_video")  # it decodes every frame to count them
     result = evaluate_video(synced[0])
     assert len(passes) == 1 and result.frames == 75 and result.flicker >= 0
+
+
+def test_face_sharpness_is_published_cpbd_of_the_face_at_256(astronaut, detector):
+    import cv2
+
+    from talking_head.eval.evaluate import face_sharpness, face_square
+    from talking_head.eval.metrics import cpbd
+
+    points = detector.detect(load_image(astronaut)).points
+    square = face_square(astronaut, points)
+    assert square.shape == (256, 256, 3)
+    assert face_sharpness(astronaut, points) == cpbd(square)
+    blurred = cv2.GaussianBlur(astronaut, (0, 0), 1.5)
+    assert face_sharpness(blurred, points) < 0.6 * face_sharpness(astronaut, points)
+    # A face cut by the image's border: the square stays inside the image.
+    edge = astronaut[:, 200:]
+    shifted = points.copy()
+    shifted[:, 0] -= 200
+    assert face_square(edge, shifted).shape == (256, 256, 3)

@@ -194,3 +194,67 @@ def test_multisampling_softens_only_edges(topology, texture, face, gl_renderer):
     assert partial.sum() > 20  # anti-aliased lip edge
     assert abs(smooth.mouth.sum() - sharp.mouth.sum()) < 0.1 * sharp.mouth.sum()
     assert abs(smooth.alpha.sum() - sharp.alpha.sum()) < 0.01 * sharp.alpha.sum()
+
+
+@pytest.fixture(scope="module")
+def framed(astronaut, face, photo_points):
+    """The astronaut resampled into the 256 px frame where ``face`` is her mesh."""
+    import cv2
+
+    low, high = photo_points[:, :2].min(axis=0), photo_points[:, :2].max(axis=0)
+    scale = 200.0 / (high - low).max()
+    shift = 128.0 - (low + high) / 2.0 * scale
+    matrix = np.array([[scale, 0, shift[0] + 0.5 * scale - 0.5], [0, scale, shift[1] + 0.5 * scale - 0.5]])
+    return cv2.warpAffine(astronaut, matrix, SIZE[::-1], flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+
+
+@pytest.mark.parametrize("backend", ["gl", "numpy"])
+def test_photo_sampling_reproduces_the_photo_at_rest(backend, topology, texture, face, framed):
+    from talking_head.render.gl import photo_weights
+
+    renderer = make_renderer(backend, topology)
+    renderer.set_texture(texture)
+    weights = photo_weights(face, topology, SIZE)
+    renderer.set_photo(framed, face, weights)
+    out = renderer.render(face)
+    skin = out.alpha > 0.99
+    diff = np.abs(out.rgba[..., :3][skin] * 255.0 - framed[skin]).max(axis=-1)
+    # Where the photo sees the face, the rendered pixels are the photo's own (one
+    # interpolation at pixel centres); the few others blend in the UV texture.
+    assert np.median(diff) < 0.6 and np.mean(diff < 2.0) > 0.85
+    renderer.close()
+
+
+def test_photo_weights_fade_where_the_photo_does_not_see(topology, face):
+    from talking_head.render.gl import photo_weights
+
+    weights = photo_weights(face, topology, SIZE)
+    assert weights[1] == 1.0 and weights[4] == 1.0  # nose tip and bridge, head-on
+    assert 0.6 < weights.mean() < 0.95
+    turned = face.copy()
+    turned[:, 0] = 128 + (face[:, 0] - 128) * np.cos(1.2) + (face[:, 2] - face[:, 2].mean()) * np.sin(1.2)
+    turned[:, 2] = -(face[:, 0] - 128) * np.sin(1.2) + (face[:, 2] - face[:, 2].mean()) * np.cos(1.2)
+    side = photo_weights(turned, topology, SIZE)
+    assert (side == 0).mean() > (weights == 0).mean() + 0.2  # one cheek turned away
+    outside = face + np.array([300.0, 0.0, 0.0])
+    assert photo_weights(outside, topology, SIZE).max() == 0.0  # nothing outside the frame
+
+
+def test_rendered_face_is_as_sharp_as_the_photo(topology, texture, face, framed, detector):
+    """Published CPBD at 256 px of a talking frame (jaw a little open) against the photo."""
+    from talking_head.eval.evaluate import face_sharpness
+    from talking_head.render.compose import Compositor
+    from talking_head.render.gl import photo_weights
+
+    renderer = make_renderer("gl", topology)
+    renderer.set_texture(texture)
+    moved = opened_mouth(face, 4.0)
+    compositor = Compositor(framed, face)
+    points = detector.detect_all(framed)[0]
+    photo = face_sharpness(framed, points)
+    from_texture = face_sharpness(compositor.compose(renderer.render(moved), moved).rgb, points)
+    renderer.set_photo(framed, face, photo_weights(face, topology, SIZE))
+    one_resampling = face_sharpness(compositor.compose(renderer.render(moved), moved).rgb, points)
+    renderer.close()
+    assert one_resampling >= 0.95 * photo
+    assert one_resampling > from_texture  # the UV texture alone resamples twice

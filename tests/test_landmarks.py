@@ -69,3 +69,50 @@ def test_two_faces_take_the_largest(detector, astronaut):
     landmarks = detector.detect(load_image(canvas))
     assert landmarks.num_faces == 2
     assert landmarks.points[NOSE_TIP, 0] < 440  # the larger face is the left one
+
+
+def test_small_face_in_a_big_photo_is_found_in_tiles(detector, astronaut, reference):
+    # The astronaut's head (~110 px face) pasted into a 3000 x 2000 canvas: 4% of the long side.
+    head = astronaut[0:300, 100:380]
+    canvas = np.full((2000, 3000, 3), 120, np.uint8)
+    canvas[1500:1800, 2400:2680] = head
+    assert detector.detect_all(canvas) == []  # MediaPipe alone misses it
+    landmarks = detector.detect(load_image(canvas))
+    shifted = landmarks.points.copy()
+    shifted[:, 0] -= 2300
+    shifted[:, 1] -= 1500
+    assert face_error(shifted, reference) < 0.03
+
+
+@pytest.mark.parametrize("turns", [1, 2, 3])
+def test_turned_photo_is_animated_upright(detector, astronaut, reference, turns):
+    from talking_head.face.landmarks import upright_turns
+
+    turned = np.ascontiguousarray(np.rot90(astronaut, turns))
+    photo, landmarks = detector.detect_upright(load_image(turned))
+    assert upright_turns(landmarks.points) == 0
+    np.testing.assert_array_equal(photo.rgb, astronaut)  # turned back upright
+    assert any("turned" in note for note in photo.notes)
+    assert face_error(landmarks.points, reference) < 0.03
+
+
+def test_upright_photo_is_left_alone(detector, astronaut):
+    photo, _ = detector.detect_upright(load_image(astronaut))
+    assert photo.notes == () and photo.rgb is not None
+
+
+def test_masked_mouth_is_refused(detector, astronaut, reference):
+    from talking_head.errors import InputError
+    from talking_head.face.landmarks import mouth_covered
+
+    assert not mouth_covered(astronaut, reference.points)
+    masked = astronaut.copy()
+    # A white mask over the lower face, from the cheeks under the nose to the chin.
+    outline = reference.points[[234, 93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365,
+                                397, 288, 361, 323, 454, 6], :2]
+    cv2.fillConvexPoly(masked, cv2.convexHull(outline.astype(np.float32)).astype(np.int32), (240, 240, 240))
+    with pytest.raises(InputError, match="mouth looks covered"):
+        detector.detect(load_image(masked))
+    # A grey photo has no colour to judge by: never refused for that.
+    grey = np.repeat(cv2.cvtColor(astronaut, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+    assert not mouth_covered(grey, reference.points)

@@ -86,7 +86,7 @@ def test_upper_teeth_stay_with_the_skull_lower_teeth_follow_the_jaw(pipeline, as
     rows = []
     for layout in (half, full):
         image = draw_interior(layout, completer.colours, weight, corner)
-        bright = np.flatnonzero(luma(image[:, column]) > 150) + corner[0]
+        bright = np.flatnonzero(luma(image[:, column]) > 0.6 * luma(completer.colours.teeth)) + corner[0]
         split = layout.origin[1] + 0.5 * (layout.upper.edge.max() + layout.lower.edge.min())
         rows.append((bright[bright < split].max(), bright[bright > split].min()))
     assert rows[0][0] == rows[1][0]  # bottom of the upper teeth
@@ -103,11 +103,12 @@ def test_teeth_are_brighter_than_the_cavity_and_touch_the_upper_lip(pipeline, as
     column = luma(frame.rgb[:, x])
     teeth = column[top : top + 4].max()
     cavity = column[(top + bottom) // 2 - 1 : (top + bottom) // 2 + 2].mean()
-    assert teeth > 140
+    white = luma(animator.compositor.completer.colours.teeth)
+    assert teeth > 0.6 * white
     assert cavity < 60
     assert teeth > 3 * cavity
-    # The bright teeth start right under the lip, not floating below it.
-    assert column[top : top + 3].max() > 120
+    # The bright teeth start right under the lip (in its shade), not floating below it.
+    assert column[top : top + 3].max() > 0.5 * white
 
 
 def test_teeth_colour_comes_from_a_photo_that_shows_teeth(animator):
@@ -204,3 +205,18 @@ def test_turned_head_keeps_arches_drawable(pipeline, asset, animator):
         black = np.zeros((*animator.size, 3), np.uint8)
         out = completer.complete(black, mouth, turned)
         assert out[mouth == 0].max() == 0 and out[mouth > 0.99].max() > 100
+
+
+def test_mouth_interior_brightness_follows_the_face(animator):
+    """A darker photo (same face) gets proportionally darker teeth and cavity,
+    and default teeth are never brighter than the face's own whites."""
+    photo, reference = animator.background, animator.reference_vertices
+    opening = polygon_mask(reference[list(MOUTH_OUTLINE)], photo.shape[:2])
+    closed = photo.copy()
+    closed[opening] = (40, 20, 20)  # no teeth to sample: the default path
+    bright = mouth_colours(closed, reference)
+    dark = mouth_colours((closed * 0.35).astype(np.uint8), reference)
+    for part in ("teeth", "tongue", "rim"):
+        ratio = luma(getattr(dark, part)) / luma(getattr(bright, part))
+        assert 0.25 < ratio < 0.45, part
+    assert luma(bright.teeth) <= np.percentile(luma(closed.reshape(-1, 3)), 99)

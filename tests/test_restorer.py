@@ -221,3 +221,28 @@ def test_generate_in_frames_mode_restores_every_frame(tiny_gfpgan, astronaut, tm
     differences = [np.abs(a.astype(int) - b.astype(int)).mean()
                    for a, b in zip(read_frames(result.video), read_frames(result.intermediate_video))]
     assert min(differences) > 0.5  # every frame went through the restorer
+
+
+def test_native_scale_super_resolution_and_strength(astronaut, detector, tmp_path):
+    from safetensors.torch import save_file
+
+    from test_ncnn_convert import tiny_rrdbnet
+
+    path = tmp_path / "tiny-esrgan.safetensors"
+    save_file(tiny_rrdbnet(), str(path))
+    model = Restorer.from_file(path, device="cpu")
+    landmarks = detector.detect(Photo(astronaut))
+    # The model sees the face at the photo's own scale (~170 px here), not 128.
+    seen = []
+    original = model.upscale_face
+    model.upscale_face = lambda crop: seen.append(crop.shape) or original(crop)
+    native = restore_photo(astronaut, landmarks, model, upscale=True, native=True)
+    matrix = align.alignment_matrix(align.five_points(landmarks.points))
+    side = round(512 / np.hypot(*matrix[0, :2]))
+    assert seen == [(side, side, 3)] and 128 < side <= 192
+    plain = cv2.resize(astronaut, native.shape[1::-1], interpolation=cv2.INTER_CUBIC)
+    assert native.shape == plain.shape and np.any(native != plain)
+    # Half strength is half-way between the enlargement and the full restoration.
+    half = restore_photo(astronaut, landmarks, model, upscale=True, native=True, strength=0.5)
+    middle = (native.astype(float) + plain) / 2
+    assert np.abs(half - middle).max() <= 1.0

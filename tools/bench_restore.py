@@ -96,8 +96,8 @@ def render_jaw_cycle(photo: Photo, frames: int, restore=None, upscale=False) -> 
 
 def quality(photo: Photo, model: restorer.Restorer, frames: int) -> list[dict]:
     """CPBD and flicker of off / reference / frames renders (see the module docstring)."""
-    from talking_head.eval.evaluate import FACE_OVAL
-    from talking_head.eval.metrics import STATIC_SKIN, cpbd, flicker, region_mask
+    from talking_head.eval.evaluate import face_sharpness
+    from talking_head.eval.metrics import STATIC_SKIN, flicker, region_mask
 
     off, points = render_jaw_cycle(photo, frames)
     reference, reference_points = render_jaw_cycle(photo, frames, restore=model)
@@ -108,7 +108,7 @@ def quality(photo: Photo, model: restorer.Restorer, frames: int) -> list[dict]:
               ("reference+upscale", upscaled, upscaled_points), ("frames", every, points))
     for mode, video, pts in videos:
         size = video.shape[1:3]
-        sharp = float(np.nanmean([cpbd(f, region_mask(p, FACE_OVAL, size)) for f, p in zip(video, pts)]))
+        sharp = float(np.nanmean([face_sharpness(f, p) for f, p in zip(video, pts)]))  # published CPBD at 256 px
         static = np.stack([region_mask(p, STATIC_SKIN, size) for p in pts])
         rows.append({"restorer": model.name, "mode": mode, "cpbd": round(sharp, 4),
                      "flicker": round(flicker(video, static), 3)})

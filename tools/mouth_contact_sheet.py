@@ -4,6 +4,13 @@ Usage::
 
     python -m tools.mouth_contact_sheet --out sheet.png [--photo PATH] [--size 512]
                                         [--zoom 2] [--frames 200]
+    python -m tools.mouth_contact_sheet --out sheet.png --portraits NAME_OR_PATH ...
+
+With ``--portraits``: one row per portrait (rendered interior only), the photo
+then the mouth at several openings. Besides paths (a video's first frame is
+used), built-in names make variants of the astronaut: ``astronaut``,
+``astronaut-dark``, ``astronaut-bright``, ``astronaut-painting``
+(``cv2.xphoto.oilPainting``).
 
 Renders the photo's face (default: the astronaut shipped with scikit-image)
 with the photo's own mouth expression removed and a few mouth poses (jawOpen
@@ -47,6 +54,71 @@ def label(tile: np.ndarray, text: str) -> np.ndarray:
     return np.concatenate([bar, tile], axis=0)
 
 
+SHEET_POSES = (
+    ("jawOpen 0.15", {"jawOpen": 0.15}),
+    ("jawOpen 0.3", {"jawOpen": 0.3}),
+    ("jawOpen 0.6", {"jawOpen": 0.6}),
+    ("jawOpen 1.0", {"jawOpen": 1.0}),
+    ("speech", {"jawOpen": 0.15, "mouthLowerDown": 0.6, "mouthUpperUp": 0.4}),
+    ("smile", {"mouthSmile_L": 1.0, "mouthSmile_R": 1.0, "mouthUpperUp": 0.5, "jawOpen": 0.15}),
+)
+
+
+def portrait(name: str) -> np.ndarray:
+    """(H, W, 3) uint8 RGB: an astronaut variant, an image file or a video's first frame."""
+    import skimage.data
+
+    astronaut = skimage.data.astronaut()
+    if name == "astronaut":
+        return astronaut
+    if name == "astronaut-dark":
+        return np.clip(astronaut.astype(np.float32) * 0.3, 0, 255).astype(np.uint8)
+    if name == "astronaut-bright":
+        return np.clip(255.0 * (astronaut / 255.0) ** 0.5 * 1.05, 0, 255).astype(np.uint8)
+    if name == "astronaut-painting":
+        bgr = cv2.xphoto.oilPainting(cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR), 3, 6)
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    if Path(name).suffix.lower() in (".mp4", ".mpg", ".mov", ".webm", ".avi"):
+        from talking_head.video import read_frames
+
+        return next(iter(read_frames(name)))
+    return load_image(name).rgb
+
+
+def portrait_sheet(names: list[str], out: Path, size: int, zoom: int) -> None:
+    """One row per portrait: the photo's mouth, then the mouth at SHEET_POSES."""
+    pipeline = TalkingHeadPipeline(GenerationConfig(size=size))
+    rows = []
+    for name in names:
+        asset = pipeline.analyse(load_image(portrait(name)))
+        animator = pipeline.animator(asset)
+        base = neutral_mouth(pipeline.rig.names, asset.reconstruction.expression)
+        vertices = animator.reference_vertices
+        centre = vertices[[61, 291, 13, 14], :2].mean(axis=0)
+        width = 1.8 * np.linalg.norm(vertices[291, :2] - vertices[61, :2])
+        half_w, half_h = int(width / 2), int(width / 3)
+        x0, y0 = int(centre[0]) - half_w, int(centre[1]) - half_h + int(0.1 * width)
+        side = 160 * zoom // 2
+
+        def tile(image: np.ndarray) -> np.ndarray:
+            crop = image[max(y0, 0) : y0 + 2 * half_h, max(x0, 0) : x0 + 2 * half_w]
+            return cv2.resize(crop, (side, side * 2 // 3), interpolation=cv2.INTER_CUBIC)
+
+        tiles = [label(tile(animator.background), f"{Path(name).stem}: photo")]
+        for caption, values in SHEET_POSES:
+            coeffs = base.copy()
+            for key, value in values.items():
+                coeffs[pipeline.rig.index(key)] = value
+            tiles.append(label(tile(animator.frame(coeffs).rgb), caption))
+        rows.append(np.concatenate(tiles, axis=1))
+        animator.renderer.close()
+    sheet = np.concatenate(rows, axis=0)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(out), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+    print(f"wrote {out} ({sheet.shape[1]}x{sheet.shape[0]})")
+    pipeline.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True, type=Path, help="PNG to write")
@@ -54,7 +126,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", type=int, default=512, help="output frame size in px")
     parser.add_argument("--zoom", type=int, default=2, help="scale of the mouth tiles")
     parser.add_argument("--frames", type=int, default=200, help="frames for the timing")
+    parser.add_argument("--portraits", nargs="+", help="one row per portrait (names or paths, see above)")
     args = parser.parse_args(argv)
+    if args.portraits:
+        portrait_sheet(args.portraits, args.out, args.size, args.zoom)
+        return
 
     if args.photo is None:
         import skimage.data

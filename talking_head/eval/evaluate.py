@@ -116,21 +116,39 @@ def _fill(series: np.ndarray) -> np.ndarray:
     return np.interp(index, index[good], series[good])
 
 
+SHARPNESS_SIZE = 256  # faces are compared at one size, so the ratio does not reward resolution
+
+
+def face_square(image: np.ndarray, points: np.ndarray, size: int = SHARPNESS_SIZE) -> np.ndarray:
+    """The face's bounding square (face-oval landmarks), kept inside the image, resized to size x size.
+
+    Args:
+        image: (H, W, 3) uint8.
+        points: (>=468, >=2) landmarks in pixels.
+    Returns:
+        (size, size, 3) uint8.
+    """
+    h, w = image.shape[:2]
+    oval = points[list(FACE_OVAL), :2]
+    (x0, y0), (x1, y1) = oval.min(axis=0), oval.max(axis=0)
+    side = max(x1 - x0, y1 - y0)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    left = int(round(np.clip(cx - side / 2, 0, max(w - side, 0))))
+    top = int(round(np.clip(cy - side / 2, 0, max(h - side, 0))))
+    side_px = max(int(round(side)), 1)
+    crop = image[top : min(top + side_px, h), left : min(left + side_px, w)]
+    interpolation = cv2.INTER_AREA if max(crop.shape[:2]) > size else cv2.INTER_CUBIC
+    return cv2.resize(crop, (size, size), interpolation=interpolation)
+
+
 def face_sharpness(image: np.ndarray, points: np.ndarray) -> float:
-    """CPBD of the face region (hull of the face oval)."""
-    return cpbd(image, region_mask(points, FACE_OVAL, image.shape[:2]))
+    """Published CPBD of the face's bounding square resized to 256 px (the bench's sharpness)."""
+    return cpbd(face_square(image, points))
 
 
-def photo_sharpness(photo: Photo, points: np.ndarray, target_interocular: float) -> float:
-    """CPBD of the photo's face rescaled to the video's face size, for a fair ratio."""
-    scale = target_interocular / float(interocular(points[None])[0])
-    image = photo.rgb
-    if abs(scale - 1.0) > 0.02:
-        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=interpolation)
-    scaled = points.copy()
-    scaled[:, :2] *= scale
-    return face_sharpness(image, scaled)
+def photo_sharpness(photo: Photo, points: np.ndarray) -> float:
+    """Published CPBD of the photo's face at 256 px, the same measure as the video's."""
+    return face_sharpness(photo.rgb, points)
 
 
 @dataclass(frozen=True)
@@ -206,8 +224,7 @@ def evaluate_video(
         picture = load_image(photo)
         with LandmarkDetector() as detector:
             photo_points = detector.detect(picture).points
-        median_iod = float(np.nanmedian(interocular(good))) if len(good) else float("nan")
-        photo_cpbd = photo_sharpness(picture, photo_points, median_iod)
+        photo_cpbd = photo_sharpness(picture, photo_points)
         reference_descriptor = face_descriptor(picture.rgb, photo_points)
         distances = [identity_distance(face_descriptor(frames[i], points[i]), reference_descriptor)
                      for i in sample_identity if found[i]]

@@ -1,4 +1,10 @@
-"""MediaPipe Face Mesh (refined, 478 landmarks) on a photo."""
+"""MediaPipe Face Mesh (refined, 478 landmarks) on a photo.
+
+Beyond one MediaPipe call: faces too small for its detector are searched in
+overlapping tiles; a sideways or upside-down face turns the photo upright
+(``detect_upright``); a mouth that does not look like lips (a mask) is refused
+rather than given teeth.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,9 @@ import threading
 import cv2
 import numpy as np
 
-from ..errors import FaceTooSmallError, NoFaceError
+from ..errors import FaceTooSmallError, InputError, NoFaceError
 from ..types import FaceLandmarks, Photo
+from .topology import INNER_LIP_LOWER, INNER_LIP_UPPER, OUTER_LIP_LOWER, OUTER_LIP_UPPER
 
 MAX_ANALYSIS_SIDE = 2048
 MIN_FACE_PIXELS = 64
@@ -17,6 +24,66 @@ MIN_FACE_PIXELS = 64
 # real talking videos); a drawn smiley scores 0.62 and would otherwise be
 # "animated" with a nonsense mesh.
 PHOTO_CONFIDENCE = 0.7
+# Tiled search for faces too small for the detector on the whole photo: square
+# tiles of these fractions of the photo's short side, overlapping by half.
+TILE_FRACTIONS = (0.5, 0.25)
+MIN_TILE_SIDE = 160
+# Forehead and upper cheeks (skin no mask covers) and the lip band.
+UPPER_SKIN = (10, 151, 9, 109, 338, 67, 297, 50, 280, 101, 330, 118, 347)
+LIP_BAND = OUTER_LIP_UPPER + OUTER_LIP_LOWER[::-1][1:-1]
+LIP_OPENING = INNER_LIP_UPPER + INNER_LIP_LOWER[::-1][1:-1]
+# Lips are red: their chroma (Lab) is at least ~0.6 of the skin's on real faces
+# (13 real portraits: 0.67-1.8) and their hue is not blue. A fabric mask is
+# neutral or blue. Only judged when the skin itself has colour (not grey photos).
+MIN_LIP_CHROMA_RATIO = 0.45
+MIN_SKIN_CHROMA = 6.0
+MAX_LIP_BLUE = -8.0
+
+
+def _polygon(points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    mask = np.zeros(size, np.uint8)
+    cv2.fillPoly(mask, [np.round(points[:, :2] - 0.5).astype(np.int32)], 1)
+    return mask.astype(bool)
+
+
+def mouth_covered(rgb: np.ndarray, points: np.ndarray) -> bool:
+    """Whether the lips look covered (a mask): the lip band has no lip colour.
+
+    Args:
+        rgb: (H, W, 3) uint8 photo.
+        points: (468+, 2+) its landmarks.
+    Returns:
+        True when the lip band is much less colourful than the skin of the
+        upper face, or bluish. Skin-coloured covers (a hand) are not detected.
+    """
+    size = rgb.shape[:2]
+    lips = _polygon(points[list(LIP_BAND)], size) & ~_polygon(points[list(LIP_OPENING)], size)
+    hull = cv2.convexHull(points[list(UPPER_SKIN), :2].astype(np.float32)).reshape(-1, 2)
+    skin = _polygon(hull, size)
+    if lips.sum() < 10 or skin.sum() < 10:
+        return False
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)[..., 1:] - 128.0
+    lip_ab, skin_ab = np.median(lab[lips], axis=0), np.median(lab[skin], axis=0)
+    skin_chroma = float(np.hypot(*skin_ab))
+    if skin_chroma < MIN_SKIN_CHROMA:
+        return False
+    return float(np.hypot(*lip_ab)) < MIN_LIP_CHROMA_RATIO * skin_chroma or float(lip_ab[1]) < MAX_LIP_BLUE
+
+
+def upright_turns(points: np.ndarray) -> int:
+    """Quarter turns (counter-clockwise, as ``np.rot90``) that make a face upright.
+
+    Args:
+        points: (468+, 2+) landmarks.
+    Returns:
+        0 when the mouth is below the eyes (within 45 degrees), else 1, 2 or 3.
+    """
+    eyes = points[[33, 133, 263, 362], :2].mean(axis=0)
+    mouth = points[[13, 14, 61, 291], :2].mean(axis=0)
+    dx, dy = mouth - eyes
+    angle = np.degrees(np.arctan2(dx, dy))  # 0 when the mouth is straight below
+    # Turning the image counter-clockwise by 90 degrees turns the face the same way.
+    return int(np.round(-angle / 90.0)) % 4
 
 
 class LandmarkDetector:
@@ -95,14 +162,87 @@ class LandmarkDetector:
         faces.sort(key=lambda p: -np.ptp(p[:, 0]) * np.ptp(p[:, 1]))
         return faces
 
+    def find(self, rgb: np.ndarray) -> list[np.ndarray]:
+        """Faces of an image, largest first; small faces are searched in tiles.
+
+        When MediaPipe finds nothing on the whole image, overlapping square
+        tiles (half, then a quarter of the short side) are searched; the first
+        face found is re-detected on a window around it at full resolution.
+
+        Returns:
+            list of (478, 3) float64 image-space landmarks (one face at most
+            from the tiled search).
+        """
+        faces = self.detect_all(rgb)
+        if faces:
+            return faces
+        height, width = rgb.shape[:2]
+        for fraction in TILE_FRACTIONS:
+            side = int(min(height, width) * fraction)
+            if side < MIN_TILE_SIDE:
+                break
+            stride = side // 2
+            ys = sorted(set(list(range(0, height - side + 1, stride)) + [height - side]))
+            xs = sorted(set(list(range(0, width - side + 1, stride)) + [width - side]))
+            for y in ys:
+                for x in xs:
+                    found = self.detect_all(rgb[y : y + side, x : x + side])
+                    if found:
+                        points = found[0] + np.array([x, y, 0.0])
+                        return [self._refine(rgb, points)]
+        return []
+
+    def _refine(self, rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
+        """Re-detect a face on a window of twice its size around it (sharper input)."""
+        height, width = rgb.shape[:2]
+        low, high = points[:468, :2].min(axis=0), points[:468, :2].max(axis=0)
+        centre, half = (low + high) / 2.0, float((high - low).max())
+        x0, y0 = np.maximum(np.floor(centre - half).astype(int), 0)
+        x1, y1 = np.minimum(np.ceil(centre + half).astype(int), (width, height))
+        found = self.detect_all(np.ascontiguousarray(rgb[y0:y1, x0:x1]))
+        return found[0] + np.array([x0, y0, 0.0]) if found else points
+
+    def detect_upright(self, photo: Photo) -> tuple[Photo, FaceLandmarks]:
+        """The largest face, with the photo turned by quarter turns so it is upright.
+
+        A face found sideways or upside down (or found only after turning the
+        photo) is animated upright: the photo is turned, with a note. Upright is
+        what every later stage expects (the mouth interior, blinks, the
+        restorers' alignment), and a sideways photo is nearly always a camera
+        photo whose orientation tag was lost.
+
+        Returns:
+            (photo, possibly turned with a note added; its landmarks).
+        Raises:
+            NoFaceError, FaceTooSmallError, InputError (covered mouth).
+        """
+        faces = self.find(photo.rgb)
+        turns = upright_turns(faces[0]) if faces else 0
+        if not faces:
+            for turns in (2, 1, 3):
+                if self.detect_all(np.ascontiguousarray(np.rot90(photo.rgb, turns))):
+                    break
+            else:
+                turns = 0
+        if turns:
+            degrees = {1: "90 degrees counter-clockwise", 2: "180 degrees", 3: "90 degrees clockwise"}[turns]
+            turned = Photo(np.ascontiguousarray(np.rot90(photo.rgb, turns)), photo.source,
+                           photo.notes + (f"the face was not upright: the photo was turned {degrees}",))
+            try:
+                return turned, self.detect(turned)
+            except NoFaceError:
+                pass  # the turned photo loses the face: keep the photo as it is
+        return photo, self.detect(photo)
+
     def detect(self, photo: Photo) -> FaceLandmarks:
-        """The largest face of a photo.
+        """The largest face of a photo (tiled search for small faces).
 
         Raises:
             NoFaceError: no face found.
             FaceTooSmallError: the face is under 64 px across.
+            InputError: the mouth looks covered (a mask).
         """
-        faces = self.detect_all(photo.rgb)
+        faces = self.find(photo.rgb)
         if not faces:
             raise NoFaceError(
                 "No face found in the photo: use a clear, front-facing portrait with the whole face visible"
@@ -112,5 +252,9 @@ class LandmarkDetector:
         if across < MIN_FACE_PIXELS:
             raise FaceTooSmallError(
                 f"The face is only {across:.0f} px across; use a photo where it is at least {MIN_FACE_PIXELS} px"
+            )
+        if mouth_covered(photo.rgb, points):
+            raise InputError(
+                "The mouth looks covered (a mask?): use a photo where the lips are visible"
             )
         return FaceLandmarks(points=points, image_size=photo.size, num_faces=len(faces))

@@ -13,8 +13,8 @@ from ..face.reconstruct import posed_vertices
 from ..face.rig import ExpressionRig
 from ..face.topology import Topology
 from ..types import FaceAsset, Framing, RenderedFrame
-from .compose import Compositor, crop_photo, make_framing, to_output
-from .gl import FaceRenderer
+from .compose import Compositor, crop_photo, make_framing, surround_photo, to_output
+from .gl import FaceRenderer, photo_weights
 from .mouth import DarkMouth, RenderedMouth, neutral_mouth
 
 
@@ -36,12 +36,16 @@ class FaceAnimator:
         self.renderer = FaceRenderer(self.framing.size, topology, backend=config.backend)
         try:
             self.renderer.set_texture(asset.texture.rgba)
+            # One resampling: the visible face samples the framed photo directly.
+            self.renderer.set_photo(self.background, self.reference_vertices,
+                                    photo_weights(self.reference_vertices, topology, self.framing.size))
             if getattr(config, "mouth", True):
                 neutral = self.vertices(neutral_mouth(rig.names, asset.reconstruction.expression))
                 completer = RenderedMouth.from_face(self.background, self.reference_vertices, neutral, topology)
             else:
                 completer = DarkMouth()
-            self.compositor = Compositor(self.background, self.reference_vertices, completer=completer)
+            self.compositor = Compositor(self.background, self.reference_vertices, completer=completer,
+                                         surround=surround_photo(asset.photo.rgb, self.framing))
         except BaseException:
             self.renderer.close()
             raise

@@ -9,6 +9,8 @@ feathered edge and the mouth opening is filled.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 from scipy import sparse
@@ -21,33 +23,66 @@ from .mouth import DarkMouth, MouthCompleter
 from ..rasterize import rasterize
 
 FRAMING_MODES = ("crop", "full")
-# Crop side relative to the larger side of the face mesh's bounding box, and the
-# shift of the crop centre below the box centre (fraction of the box height):
-# leaves hair above and the chin and neck below in the frame.
-CROP_ENLARGE = 2.2
-CROP_SHIFT_DOWN = 0.06
+# Crop square after the FFHQ alignment that SadTalker's "crop" preprocess (and
+# most talking-head tools) use: side = max(4 x eye distance, 3.6 x eye-to-mouth
+# distance), centred 0.1 eye-to-mouth below the eyes. We take it 10% larger and
+# centred 0.3 eye-to-mouth below the eyes, so an opening jaw stays in frame: the
+# face mesh fills ~0.6 of the side, with the chin ~0.1 of the side above the bottom.
+CROP_EYE_FACTOR = 4.4
+CROP_MOUTH_FACTOR = 4.0
+CROP_CENTRE_SHIFT = 0.3
+# Enlarging the photo by more than this is reported in the notes.
+UPSCALE_NOTE_ABOVE = 1.05
 MOUTH_COLOUR = (30, 15, 15)
 # The coarse displacement grid has at most this many nodes along a side.
 MAX_GRID_NODES = 64
+_EYES = ((33, 133), (263, 362))
+_MOUTH_CORNERS = (61, 291)
 
 
 def _even(value: float) -> int:
     return max(2, int(round(value / 2.0)) * 2)
 
 
+def crop_square(landmarks: FaceLandmarks) -> tuple[float, float, float]:
+    """The ideal crop square in photo pixels, ignoring the photo's borders.
+
+    Returns:
+        (centre x, centre y, side).
+    """
+    points = landmarks.points[:, :2].astype(np.float64)
+    right, left = (points[list(eye)].mean(axis=0) for eye in _EYES)
+    eyes = (right + left) / 2.0
+    eye_to_mouth = points[list(_MOUTH_CORNERS)].mean(axis=0) - eyes
+    side = max(CROP_EYE_FACTOR * np.linalg.norm(left - right), CROP_MOUTH_FACTOR * np.linalg.norm(eye_to_mouth), 1.0)
+    centre = eyes + CROP_CENTRE_SHIFT * eye_to_mouth
+    return float(centre[0]), float(centre[1]), float(side)
+
+
+def _place(centre: float, side: float, face: tuple[float, float], extent: float) -> float:
+    """Start of a segment of length ``side`` inside [0, extent]: centred on
+    ``centre`` where possible, moved to cover the face interval, then inside."""
+    start = centre - side / 2.0
+    start = min(max(start, face[1] - side), face[0])  # hold the face
+    return min(max(start, 0.0), extent - side)  # stay in the photo
+
+
 def make_framing(landmarks: FaceLandmarks, mode: str = "crop", size: int = 512) -> Framing:
-    """Choose the output frame.
+    """Choose the output frame; every output pixel lies inside the photo.
 
     Args:
-        landmarks: the photo's face (only the 468 mesh points are used).
-        mode: ``"crop"``: a square of ``size`` px centred a little below the eyes,
-            ``CROP_ENLARGE`` times the face box; it may extend past the photo
-            (``crop_photo`` replicates the border). ``"full"``: the whole photo,
+        landmarks: the photo's face.
+        mode: ``"crop"``: the FFHQ-style square around the face (see
+            ``crop_square``), moved to stay inside the photo; when the photo is
+            narrower than that square, the largest square inside the photo that
+            holds the face; when the face does not fit in any square inside the
+            photo, the whole photo (with a note). ``"full"``: the whole photo,
             long side ``size`` px, aspect kept.
         size: output side (crop) or long side (full); rounded to an even number
             (H.264 needs even dimensions).
     Returns:
-        Framing with an affine of uniform scale and an offset.
+        Framing with an affine of uniform scale and an offset, and notes (the
+        photo was too tight, the face did not fit, the photo is enlarged).
     Raises:
         ValueError: unknown mode or size < 16.
     """
@@ -55,22 +90,37 @@ def make_framing(landmarks: FaceLandmarks, mode: str = "crop", size: int = 512) 
         raise ValueError(f"framing mode must be one of {FRAMING_MODES}, got {mode!r}")
     if size < 16:
         raise ValueError(f"output size must be at least 16 px, got {size}")
-    if mode == "full":
-        height, width = landmarks.image_size
-        scale = size / max(height, width)
-        out = (_even(height * scale), _even(width * scale))
-        affine = np.array([[scale, 0.0, 0.0], [0.0, scale, 0.0]])
-        return Framing(mode=mode, affine=affine, size=out)
-    side = _even(size)
-    points = landmarks.mesh_points[:, :2]
-    low, high = points.min(axis=0), points.max(axis=0)
-    box = high - low
-    centre = (low + high) / 2.0 + np.array([0.0, CROP_SHIFT_DOWN * box[1]])
-    scale = side / (CROP_ENLARGE * max(box.max(), 1.0))
-    affine = np.array(
-        [[scale, 0.0, side / 2.0 - scale * centre[0]], [0.0, scale, side / 2.0 - scale * centre[1]]]
-    )
-    return Framing(mode=mode, affine=affine, size=(side, side))
+    height, width = landmarks.image_size
+    notes: list[str] = []
+    if mode == "crop":
+        cx, cy, side = crop_square(landmarks)
+        mesh = landmarks.mesh_points[:, :2]
+        # The face as far as it is in the photo (a face cut by the border is framed as cut).
+        (fx0, fy0), (fx1, fy1) = np.clip(mesh.min(axis=0), 0, (width, height)), np.clip(mesh.max(axis=0), 0, (width, height))
+        if side > min(height, width):
+            side = float(min(height, width))
+            if max(fx1 - fx0, fy1 - fy0) <= side + 1e-6:
+                notes.append(f"the photo is tight around the face: framed the largest square inside it ({int(side)} px)")
+        if max(fx1 - fx0, fy1 - fy0) > side + 1e-6:
+            notes.append("the face does not fit in a square inside the photo: showing the whole photo")
+        else:
+            x0 = _place(cx, side, (fx0, fx1), width)
+            y0 = _place(cy, side, (fy0, fy1), height)
+            out_side = _even(size)
+            scale = out_side / side
+            affine = np.array([[scale, 0.0, -scale * x0], [0.0, scale, -scale * y0]])
+            if scale > UPSCALE_NOTE_ABOVE:
+                notes.append(f"the face region is {int(round(side))} px in the photo, enlarged {scale:.1f}x "
+                             f"to {out_side} px: expect a softer picture than the photo")
+            return Framing(mode="crop", affine=affine, size=(out_side, out_side), notes=tuple(notes))
+    scale = size / max(height, width)
+    out = (_even(height * scale), _even(width * scale))
+    # Even rounding may stretch by under a pixel: the larger scale keeps the frame inside the photo.
+    scale = max(out[0] / height, out[1] / width)
+    affine = np.array([[scale, 0.0, 0.0], [0.0, scale, 0.0]])
+    if scale > UPSCALE_NOTE_ABOVE:
+        notes.append(f"the photo is {width}x{height} px, enlarged {scale:.1f}x: expect a softer picture than the photo")
+    return Framing(mode="full", affine=affine, size=out, notes=tuple(notes))
 
 
 def to_output(points: np.ndarray, framing: Framing) -> np.ndarray:
@@ -95,7 +145,8 @@ def crop_photo(image: np.ndarray, framing: Framing) -> np.ndarray:
 
     Only the photo region the frame needs is resampled; downscaling goes
     through area averaging first (no aliasing), the rest is one bicubic warp.
-    Outside the photo the border pixels are replicated.
+    ``make_framing`` keeps frames inside the photo; the border is replicated
+    only for the interpolation kernel's reach (and for hand-made framings).
 
     Args:
         image: (H, W, 3) uint8.
@@ -125,12 +176,54 @@ def crop_photo(image: np.ndarray, framing: Framing) -> np.ndarray:
     return cv2.warpAffine(source, matrix, (width, height), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
 
 
+@dataclass(frozen=True)
+class PhotoSurround:
+    """The photo around the frame, at the frame's scale, for the background warp.
+
+    Attributes:
+        image: (H + 2m, W + 2m, 3) uint8; frame pixel (x, y) is image pixel (x + m, y + m).
+        margin: m, px.
+        inside: (x0, y0, x1, y1) frame-pixel box where the photo is (the rest of
+            ``image`` is padding that must never be read).
+    """
+
+    image: np.ndarray
+    margin: int
+    inside: tuple[float, float, float, float]
+
+    def pinned(self, size: tuple[int, int]) -> tuple[bool, bool, bool, bool]:
+        """(top, bottom, left, right): frame edges where the photo ends."""
+        height, width = size
+        x0, y0, x1, y1 = self.inside
+        return (y0 > -self.margin + 0.5, y1 < height + self.margin - 0.5, x0 > -self.margin + 0.5,
+                x1 < width + self.margin - 0.5)
+
+
+def surround_photo(image: np.ndarray, framing: Framing, margin_fraction: float = 0.15) -> PhotoSurround:
+    """The frame plus a margin of the photo around it (where the photo has one).
+
+    Args:
+        image: (H, W, 3) uint8 photo.
+        framing: its framing.
+        margin_fraction: margin relative to the frame's long side.
+    """
+    height, width = framing.size
+    margin = int(round(margin_fraction * max(height, width)))
+    a = framing.affine
+    wider = Framing(framing.mode, np.array([[a[0, 0], 0.0, a[0, 2] + margin], [0.0, a[1, 1], a[1, 2] + margin]]),
+                    (height + 2 * margin, width + 2 * margin))
+    inside = (float(a[0, 2]), float(a[1, 2]), float(a[0, 2] + a[0, 0] * image.shape[1]),
+              float(a[1, 2] + a[1, 1] * image.shape[0]))
+    return PhotoSurround(crop_photo(image, wider), margin, inside)
+
+
 def displacement_operator(
     reference: np.ndarray,
     triangles: np.ndarray,
     grid: tuple[int, int],
     size: tuple[int, int],
     ring: float = 2.4,
+    pinned: tuple[bool, bool, bool, bool] = (True, True, True, True),
 ) -> np.ndarray:
     """Linear map from vertex displacements to a coarse displacement grid.
 
@@ -141,7 +234,8 @@ def displacement_operator(
     between minimise the discrete thin-plate energy (squared grid Laplacian,
     natural boundary at the frame's edge): the field continues the face's
     motion smoothly (a turning head turns its hair and neck, an opening jaw
-    pulls the skin below the chin) and fades to zero at the ring. Unlike a
+    pulls the skin below the chin) and fades to zero at the ring and at
+    pinned frame edges. Unlike a
     harmonic fill it is smooth across the face outline; the price is a small
     overshoot (about 10 % of the largest motion, opposite in sign) beside
     places where the outline's motion changes abruptly.
@@ -154,6 +248,8 @@ def displacement_operator(
             ``cv2.resize``, so a bilinear resize to (H, W) interpolates it.
         size: (H, W) of the frame.
         ring: where the field reaches zero, relative to the face half extents.
+        pinned: (top, bottom, left, right) frame edges whose nodes stay put
+            (where the photo ends there, so the warp never reads past it).
     Returns:
         (gh * gw, V) float32; ``(op @ d).reshape(gh, gw, 2)`` for d (V, 2).
     """
@@ -177,7 +273,12 @@ def displacement_operator(
     centre, half = (low + high) / 2.0, np.maximum((high - low) / 2.0, 1.0)
     xs, ys = np.meshgrid((np.arange(gw) + 0.5) * width / gw, (np.arange(gh) + 0.5) * height / gh)
     radius = np.hypot((xs - centre[0]) / half[0], (ys - centre[1]) / half[1]).ravel()
-    free = ~inside & (radius < ring)
+    # Nodes on pinned frame edges stay put too: the warp then never reads
+    # past the photo's end there.
+    edge = np.zeros((gh, gw), bool)
+    for pin, side in zip(pinned, (np.s_[0, :], np.s_[-1, :], np.s_[:, 0], np.s_[:, -1])):
+        edge[side] |= pin
+    free = ~inside & (radius < ring) & ~edge.ravel()
 
     # Graph Laplacian of the 4-neighbour grid (missing neighbours at the frame
     # edge give the natural boundary condition).
@@ -253,6 +354,8 @@ class Compositor:
         mouth_colour: RGB fill of the mouth opening when no completer is given.
         completer: paints the mouth interior (``render.mouth``); default
             ``DarkMouth(mouth_colour)``.
+        surround: the photo around the frame (``surround_photo``), read by the
+            background warp; without it the frame is all the photo there is.
     """
 
     def __init__(
@@ -264,6 +367,7 @@ class Compositor:
         feather: int | None = None,
         mouth_colour: tuple[int, int, int] = MOUTH_COLOUR,
         completer: MouthCompleter | None = None,
+        surround: PhotoSurround | None = None,
     ):
         photo = np.asarray(photo)
         if photo.ndim != 3 or photo.shape[2] != 3 or photo.dtype != np.uint8:
@@ -279,9 +383,19 @@ class Compositor:
         step = max(grid_step, max(height, width) / MAX_GRID_NODES)
         self._grid = (max(2, round(height / step)), max(2, round(width / step)))
         topology = load_topology() if topology is None else topology
-        self._operator = displacement_operator(reference, topology.triangles, self._grid, self.size)
+        if surround is None:
+            surround = PhotoSurround(self.photo, 0, (0.0, 0.0, float(width), float(height)))
+        self.surround = surround
+        self._operator = displacement_operator(reference, topology.triangles, self._grid, self.size,
+                                               pinned=surround.pinned(self.size))
         xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
         self._base = np.ascontiguousarray(np.stack([xs, ys], axis=-1))
+        # Warp maps into the surround image, and the range of photo pixels they may read.
+        m = surround.margin
+        self._surround_x, self._surround_y = xs + np.float32(m), ys + np.float32(m)
+        x0, y0, x1, y1 = surround.inside
+        self._limits_x = (max(x0, -m) + m, min(x1, width + m) - 1 + m)
+        self._limits_y = (max(y0, -m) + m, min(y1, height + m) - 1 + m)
         face_width = float(np.ptp(reference[:, 0]))
         self.feather = int(feather) if feather is not None else max(2, round(0.02 * face_width))
         self.completer = completer if completer is not None else DarkMouth(mouth_colour)
@@ -314,7 +428,15 @@ class Compositor:
         if np.abs(moved).max() < 1e-3:
             return self.photo.copy()
         field = self.displacement(vertices)
-        return cv2.remap(self.photo, self._base - field, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        # The field is zero on pinned edges; clipping catches the sub-pixel
+        # remainder between their nodes and the next, so no pixel is read
+        # from beyond the photo.
+        dx, dy = cv2.split(field)
+        map_x = cv2.subtract(self._surround_x, dx)
+        map_y = cv2.subtract(self._surround_y, dy)
+        np.clip(map_x, *self._limits_x, out=map_x)
+        np.clip(map_y, *self._limits_y, out=map_y)
+        return cv2.remap(self.surround.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
     def compose(self, render: RenderOutput, vertices: np.ndarray) -> RenderedFrame:
         """Composite one rendered face over the warped photo.

@@ -6,6 +6,12 @@ coverage mask, depth-tested against each other so a mouth hidden behind the
 face does not show. Vertices arrive in output-frame pixels (x right, y down,
 pixel centres at +0.5) with depth z (smaller is nearer); the projection is
 orthographic.
+
+One resampling: where the photo saw the surface (``set_photo``), the skin is
+sampled from the framed photo directly, at each surface point's position in
+the photo's own pose, so a face at rest shows the photo's own pixels; the UV
+texture (itself a resampling of the photo) only fills in where the photo does
+not see the surface (back-facing, grazing or hidden in the photo's pose).
 """
 
 from __future__ import annotations
@@ -30,20 +36,29 @@ uniform vec2 frame_size;   // (W, H) in pixels
 uniform vec2 depth_map;    // z_ndc = z * depth_map.x + depth_map.y
 in vec3 in_position;
 in vec2 in_uv;
+in vec2 in_photo_uv;       // the vertex's position in the photo's own pose, / (W, H)
+in float in_photo_weight;  // 1 where the photo sees the surface, 0 where it does not
 out vec2 v_uv;
+out vec2 v_photo_uv;
+out float v_photo_weight;
 void main() {
     // y is not flipped: NDC -1 is memory row 0, so readback needs no flip.
     vec2 ndc = in_position.xy / frame_size * 2.0 - 1.0;
     gl_Position = vec4(ndc, in_position.z * depth_map.x + depth_map.y, 1.0);
     v_uv = in_uv;
+    v_photo_uv = in_photo_uv;
+    v_photo_weight = in_photo_weight;
 }
 """
 
 _FRAGMENT_SHADER = """
 #version 330
 uniform sampler2D skin_texture;
+uniform sampler2D photo_texture;
 uniform bool mouth_pass;
 in vec2 v_uv;
+in vec2 v_photo_uv;
+in float v_photo_weight;
 layout(location = 0) out vec4 out_skin;
 layout(location = 1) out vec4 out_mouth;
 void main() {
@@ -52,7 +67,9 @@ void main() {
         out_skin = vec4(0.0);
         out_mouth = vec4(1.0);
     } else {
-        out_skin = vec4(texture(skin_texture, v_uv).rgb, 1.0);
+        vec3 skin = texture(skin_texture, v_uv).rgb;
+        vec3 seen = texture(photo_texture, v_photo_uv).rgb;
+        out_skin = vec4(mix(skin, seen, v_photo_weight), 1.0);
         out_mouth = vec4(0.0);
     }
 }
@@ -81,6 +98,52 @@ class RenderOutput:
     def alpha(self) -> np.ndarray:
         """(H, W) float32 skin coverage."""
         return self.rgba[..., 3]
+
+
+# Photo weight per vertex from the cosine between its normal and the view
+# direction in the photo's pose: 0 below the first value, 1 above the second.
+PHOTO_FACING_RAMP = (0.15, 0.4)
+
+
+def photo_weights(reference: np.ndarray, topology: Topology, size: tuple[int, int]) -> np.ndarray:
+    """How much each vertex's colour may come from the framed photo directly.
+
+    1 where the photo sees the surface head-on, falling to 0 at grazing angles
+    (a steep surface smears few photo pixels over many), where the surface is
+    back-facing or hidden behind another part of the face in the photo's pose,
+    and outside the frame.
+
+    Args:
+        reference: (V, 3) the photo's own mesh in output pixels (x, y, depth).
+        topology: the mesh.
+        size: (H, W) of the frame.
+    Returns:
+        (V,) float32 in [0, 1].
+    """
+    from ..face.texture import visible_points
+
+    reference = np.asarray(reference, dtype=np.float64)
+    triangles = topology.face_triangles
+    a, b, c = (reference[triangles[:, k]] for k in range(3))
+    normals = np.cross(b - a, c - a)  # length = twice the area: area-weighted sums
+    vertex_normals = np.zeros_like(reference)
+    for k in range(3):
+        np.add.at(vertex_normals, triangles[:, k], normals)
+    cosine = -vertex_normals[:, 2] / np.maximum(np.linalg.norm(vertex_normals, axis=1), 1e-12)
+    low, high = PHOTO_FACING_RAMP
+    facing = np.clip((cosine - low) / (high - low), 0.0, 1.0)
+    facing = facing * facing * (3 - 2 * facing)  # smoothstep
+    # One triangle per vertex for the occlusion test (its neighbours never occlude it).
+    first = np.full(len(reference), -1, np.int64)
+    for k in range(3):
+        unset = first[triangles[:, k]] < 0
+        first[triangles[unset, k]] = np.flatnonzero(unset)
+    used = first >= 0
+    seen = np.zeros(len(reference), bool)
+    seen[used] = visible_points(reference, triangles, reference[used], first[used], size)
+    height, width = size
+    inside = (reference[:, 0] >= 1) & (reference[:, 0] <= width - 1) & (reference[:, 1] >= 1) & (reference[:, 1] <= height - 1)
+    return (facing * (seen & inside)).astype(np.float32)
 
 
 def depth_transform(z: np.ndarray) -> tuple[float, float]:
@@ -130,6 +193,7 @@ class FaceRenderer:
         self._mouth = np.ascontiguousarray(topology.triangles[topology.mouth_triangles], dtype=np.int32)
         self._gl: _GLState | None = None
         self._texture: np.ndarray | None = None
+        self._photo: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._pyramid: list[np.ndarray] = []
         if backend in ("auto", "gl"):
             try:
@@ -169,6 +233,27 @@ class FaceRenderer:
         else:
             self._pyramid = _pyramid(rgb)
 
+    def set_photo(self, photo: np.ndarray, reference: np.ndarray, weights: np.ndarray) -> None:
+        """Sample the skin from the framed photo directly where it sees the surface (once per photo).
+
+        Args:
+            photo: (H, W, 3) uint8 framed photo, the frame's size.
+            reference: (V, 2+) each vertex's position in it (output pixels).
+            weights: (V,) float in [0, 1] (``photo_weights``); 0 keeps the UV texture.
+        """
+        photo = np.asarray(photo)
+        if photo.shape != (*self.size, 3) or photo.dtype != np.uint8:
+            raise ValueError(f"photo must be {(*self.size, 3)} uint8, got {photo.shape} {photo.dtype}")
+        reference = np.asarray(reference, dtype=np.float64)[:, :2]
+        weights = np.clip(np.asarray(weights, dtype=np.float32), 0.0, 1.0)
+        if reference.shape != (NUM_VERTICES, 2) or weights.shape != (NUM_VERTICES,):
+            raise ValueError(f"reference must be ({NUM_VERTICES}, 2+) and weights ({NUM_VERTICES},)")
+        height, width = self.size
+        photo_uv = (reference / np.array([width, height])).astype(np.float32)
+        self._photo = (np.ascontiguousarray(photo), reference.astype(np.float32), weights)
+        if self._gl is not None:
+            self._gl.set_photo(self._photo[0], photo_uv, weights)
+
     def render(self, vertices: np.ndarray) -> RenderOutput:
         """Draw one frame.
 
@@ -200,6 +285,15 @@ class FaceRenderer:
         colour = cv2.remap(
             texture, uv[..., 0] * side - 0.5, uv[..., 1] * side - 0.5, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         )
+        colour = colour.astype(np.float32)
+        if self._photo is not None:
+            photo, reference, weights = self._photo
+            # Same sampling as the shader: bilinear at the interpolated photo position.
+            xy = frags.interpolate(reference, triangles).astype(np.float32)
+            seen = cv2.remap(photo, xy[..., 0] - 0.5, xy[..., 1] - 0.5, cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+            weight = frags.interpolate(weights[:, None], triangles).astype(np.float32)
+            colour += weight * (seen - colour)
         height, width = self.size
         rgba = np.zeros((height, width, 4), np.float32)
         rgba[..., :3] = colour * np.float32(1 / 255)
@@ -266,15 +360,21 @@ class _GLState:
         self.program = ctx.program(vertex_shader=_VERTEX_SHADER, fragment_shader=_FRAGMENT_SHADER)
         self.program["frame_size"].value = (float(width), float(height))
         self.program["skin_texture"].value = 0
+        self.program["photo_texture"].value = 1
         self.positions = ctx.buffer(reserve=NUM_VERTICES * 3 * 4, dynamic=True)
         self.uvs = ctx.buffer(np.ascontiguousarray(uvs, dtype=np.float32).tobytes())
+        # Until set_photo: weight 0 everywhere (UV texture only), a 1-texel black photo.
+        self.photo_uvs = ctx.buffer(np.zeros((NUM_VERTICES, 2), np.float32).tobytes())
+        self.photo_weights = ctx.buffer(np.zeros(NUM_VERTICES, np.float32).tobytes())
+        self.photo = ctx.texture((1, 1), 3, bytes(3))
         indices = np.concatenate([face, mouth]).astype(np.int32)
         self.ibo = ctx.buffer(indices.tobytes())
         self.face_count = face.size
         self.mouth_count = mouth.size
         self.vao = ctx.vertex_array(
             self.program,
-            [(self.positions, "3f", "in_position"), (self.uvs, "2f", "in_uv")],
+            [(self.positions, "3f", "in_position"), (self.uvs, "2f", "in_uv"),
+             (self.photo_uvs, "2f", "in_photo_uv"), (self.photo_weights, "1f", "in_photo_weight")],
             index_buffer=self.ibo,
             index_element_size=4,
         )
@@ -306,6 +406,18 @@ class _GLState:
             self.texture.repeat_x = False
             self.texture.repeat_y = False
 
+    def set_photo(self, rgb, photo_uv, weights):
+        height, width = rgb.shape[:2]
+        with self.lock, self.ctx:
+            self.photo.release()
+            self.photo = self.ctx.texture((width, height), 3, rgb.tobytes(), alignment=1)
+            # At the frame's own scale: plain bilinear, no mipmaps.
+            self.photo.filter = (self.moderngl.LINEAR, self.moderngl.LINEAR)
+            self.photo.repeat_x = False
+            self.photo.repeat_y = False
+            self.photo_uvs.write(np.ascontiguousarray(photo_uv, dtype=np.float32).tobytes())
+            self.photo_weights.write(np.ascontiguousarray(weights, dtype=np.float32).tobytes())
+
     def render(self, vertices):
         moderngl = self.moderngl
         positions = np.ascontiguousarray(vertices, dtype=np.float32)
@@ -320,6 +432,7 @@ class _GLState:
             ctx.enable(moderngl.DEPTH_TEST)
             ctx.disable(moderngl.BLEND | moderngl.CULL_FACE)
             self.texture.use(0)
+            self.photo.use(1)
             self.program["mouth_pass"].value = False
             self.vao.render(moderngl.TRIANGLES, vertices=self.face_count, first=0)
             self.program["mouth_pass"].value = True

@@ -37,6 +37,12 @@ from ..face.rig import JAW_HINGE, rotate_x
 from ..face.topology import (
     CHIN,
     INNER_LIP_LOWER,
+    LEFT_EYE_CORNERS,
+    LEFT_EYE_LOWER,
+    LEFT_EYE_UPPER,
+    RIGHT_EYE_CORNERS,
+    RIGHT_EYE_LOWER,
+    RIGHT_EYE_UPPER,
     INNER_LIP_UPPER,
     NUM_VERTICES,
     OUTER_LIP_LOWER,
@@ -96,13 +102,23 @@ TONGUE_FADE = 0.6
 # dark deeper in.
 DEPTH_FALLOFF = 1.1
 LOWER_SHADE = 0.8
-GAP_SHADE = 0.15
-OCCLUSION = 0.2
-OCCLUSION_WIDTH = 0.08
+GAP_SHADE = 0.06
+OCCLUSION = 0.45
+OCCLUSION_WIDTH = 0.15
 RIM_WIDTH = 0.2
-# Natural teeth when the photo shows none: off-white, slightly warm (linear
-# scale to the photo's exposure).
+# Natural teeth when the photo shows none: off-white, slightly warm, scaled
+# to the face's own highlights (the 95th percentile of its luma; 215 for a
+# well-exposed face) and tinted by the light's colour as the skin shows it.
 DEFAULT_TEETH = (236.0, 226.0, 206.0)
+WELL_EXPOSED_LUMA = 215.0
+# Teeth sit in the mouth's shade: never brighter than this share of the face's highlights.
+TEETH_OVER_HIGHLIGHT = 0.92
+# A typical lit skin tone's chromaticity (RGB over luma); the photo's skin
+# against it gives the light's tint, applied at this strength (square-root-ish).
+TYPICAL_SKIN = (1.22, 0.94, 0.80)
+TINT_STRENGTH = 0.5
+# Teeth against the whites of the eyes (both lit by the face's light).
+TEETH_UNDER_SCLERA = 0.95
 JAW_LIMITS_DEG = (-5.0, 40.0)
 
 
@@ -258,14 +274,46 @@ def sample_teeth(photo: np.ndarray, reference: np.ndarray, lip: np.ndarray, min_
     return np.median(brighter, axis=0).astype(np.float32)
 
 
+def sample_sclera(photo: np.ndarray, reference: np.ndarray, min_pixels: int = 8) -> np.ndarray | None:
+    """Colour of the whites of the eyes: white under the face's own light.
+
+    The brighter, less saturated quarter of the pixels inside both eye
+    contours (the iris and lashes are darker, the lids and caruncle redder).
+
+    Args:
+        photo: (H, W, 3) uint8 framed photo.
+        reference: (468, 2+) the photo's own mesh in output px.
+    Returns:
+        (3,) float32 RGB, or None when the eyes are too small or closed.
+    """
+    pixels = []
+    for corners, upper, lower in ((RIGHT_EYE_CORNERS, RIGHT_EYE_UPPER, RIGHT_EYE_LOWER),
+                                  (LEFT_EYE_CORNERS, LEFT_EYE_UPPER, LEFT_EYE_LOWER)):
+        outline = (corners[0],) + upper + (corners[1],) + lower[::-1]
+        inside = polygon_mask(np.asarray(reference)[list(outline)], photo.shape[:2])
+        pixels.append(photo[inside].astype(np.float32))
+    pixels = np.concatenate(pixels)
+    if len(pixels) < 4 * min_pixels:
+        return None
+    luma, sat = luminance(pixels), saturation(pixels)
+    chosen = pixels[(luma >= np.percentile(luma, 75)) & (sat <= np.percentile(sat, 50))]
+    if len(chosen) < min_pixels:
+        return None
+    return np.median(chosen, axis=0).astype(np.float32)
+
+
 def mouth_colours(photo: np.ndarray, reference: np.ndarray) -> MouthColours:
     """Interior colours from the photo.
 
     The cavity, tongue and gum are the lip colour (median of the vermilion)
     made redder and darker; the teeth are sampled from the photo's own open
-    mouth (``sample_teeth``), else ``DEFAULT_TEETH`` scaled by the face's
+    mouth (``sample_teeth``), else from the whites of the eyes
+    (``sample_sclera``), else ``DEFAULT_TEETH`` scaled by the face's
     highlights (the 95th percentile of its luma over 215, clipped to
-    0.55..1). The lighting slope compares the cheeks beside the mouth corners.
+    0.1..1) and tinted by the light's colour as the skin shows it; either way
+    the teeth are capped at ``TEETH_OVER_HIGHLIGHT`` of the face's highlight
+    luma (teeth in the mouth are in shade). The lighting slope compares the
+    cheeks beside the mouth corners.
 
     Args:
         photo: (H, W, 3) uint8 framed photo.
@@ -284,12 +332,24 @@ def mouth_colours(photo: np.ndarray, reference: np.ndarray) -> MouthColours:
 
     hull = cv2.convexHull(reference[:, :2].astype(np.float32)).reshape(-1, 2)
     face = photo[polygon_mask(hull, size)].astype(np.float32)
-    exposure = float(np.percentile(luminance(face), 95)) / 215.0 if len(face) else 1.0
+    highlight = float(np.percentile(luminance(face), 95)) if len(face) else WELL_EXPOSED_LUMA
+    skin = np.median(face, axis=0) if len(face) else np.array(TYPICAL_SKIN, np.float32) * 150.0
     sampled = sample_teeth(photo, reference, lip)
+    sclera = sample_sclera(photo, reference)
     if sampled is not None:
         teeth = sampled
+    elif sclera is not None:
+        # The whites of the eyes are white under this face's light: the teeth
+        # take their colour, a little warmer, a little darker (in the mouth's shade).
+        teeth = sclera * np.asarray(DEFAULT_TEETH, np.float32) / float(np.mean(DEFAULT_TEETH)) * TEETH_UNDER_SCLERA
     else:
-        teeth = np.asarray(DEFAULT_TEETH, np.float32) * np.clip(exposure, 0.55, 1.0)
+        tint = (skin / max(float(luminance(skin)), 1e-3)) / np.asarray(TYPICAL_SKIN, np.float32)
+        tint = np.clip(tint, 0.6, 1.6) ** TINT_STRENGTH
+        teeth = np.asarray(DEFAULT_TEETH, np.float32) * tint * np.clip(highlight / WELL_EXPOSED_LUMA, 0.1, 1.0)
+    if sampled is None:
+        # Lit like the face: no brighter than its brightest white (eyes or skin highlights).
+        white = max(highlight, float(luminance(sclera)) if sclera is not None else 0.0)
+        teeth = teeth * min(1.0, TEETH_OVER_HIGHLIGHT * white / max(float(luminance(teeth)), 1e-3))
 
     corners = reference[list(INNER_CORNERS), :2]
     width = float(np.linalg.norm(corners[1] - corners[0]))

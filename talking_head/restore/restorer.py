@@ -221,6 +221,24 @@ class Restorer:
             out[start : start + len(chunk)] = result
         return out
 
+    def upscale_face(self, crop: np.ndarray) -> np.ndarray:
+        """Super-resolve an aligned crop at its own size (scale > 1 models only).
+
+        Args:
+            crop: (S, S, 3) uint8 aligned to the template scaled to S.
+        Returns:
+            (512, 512, 3) uint8: the model's (scale * S)-px output, resized to 512.
+        """
+        if self.plan.scale == 1:
+            raise ValueError(f"{self.name} does not super-resolve; use restore_faces")
+        tensor = torch.from_numpy(np.ascontiguousarray(crop)).to(self.device)
+        tensor = tensor.permute(2, 0, 1)[None].contiguous().to(self.dtype) / 255.0
+        with torch.inference_mode():
+            result = self._forward(tensor)
+        result = (result[0].float() * 255.0).round().byte().permute(1, 2, 0).cpu().numpy()
+        interpolation = cv2.INTER_AREA if result.shape[0] > align.FACE_SIZE else cv2.INTER_CUBIC
+        return cv2.resize(result, (align.FACE_SIZE,) * 2, interpolation=interpolation)
+
     def restore_frame(self, frame: np.ndarray, five: np.ndarray) -> np.ndarray:
         """Restore the face of one image.
 
@@ -311,8 +329,13 @@ def restore_frames(frames: Sequence[np.ndarray], fives: Sequence[np.ndarray], re
     return np.stack(restored)
 
 
+# Native-scale super-resolution reads the face at most this many px across
+# (CPU time grows with its square: ~2.3x the 128 px input at 192).
+NATIVE_MAX_INPUT = 192
+
+
 def restore_photo(image: np.ndarray, landmarks, restorer: Restorer, upscale: bool = False,
-                  max_side: int = 4096) -> np.ndarray:
+                  max_side: int = 4096, native: bool = False, strength: float = 1.0) -> np.ndarray:
     """Reference mode: restore the photo's face once, before texture sampling.
 
     Args:
@@ -323,12 +346,19 @@ def restore_photo(image: np.ndarray, landmarks, restorer: Restorer, upscale: boo
             restored detail survives the paste-back instead of being shrunk to
             the photo's resolution. The caller must then detect landmarks on
             the returned, larger image.
+        native: for super-resolution restorers (Real-ESRGAN): feed the model
+            the face at the photo's own resolution (at most
+            ``NATIVE_MAX_INPUT`` px, at least its 128 px input) instead of the
+            512 crop shrunk to 128, so the enlargement is the model's, from
+            the photo's real pixels. GFPGAN ignores it (its input is 512).
+        strength: blend of the restored face over the original, in [0, 1].
     Returns:
         (H', W', 3) uint8, the photo with its face restored; H' = H and W' = W
         unless ``upscale``.
     """
     points = getattr(landmarks, "points", landmarks)
     five = align.five_points(points)
+    original, original_five = image, five
     if upscale:
         matrix = align.alignment_matrix(five)
         factor = min(float(np.hypot(matrix[0, 0], matrix[0, 1])), max_side / max(image.shape[:2]))
@@ -338,4 +368,20 @@ def restore_photo(image: np.ndarray, landmarks, restorer: Restorer, upscale: boo
             image = cv2.resize(image, size, interpolation=cv2.INTER_CUBIC)
             # Continuous image coordinates scale with the image (pixel edges at integers).
             five = five * [size[0] / width, size[1] / height]
-    return restorer.restore_frame(image, five)
+    strength = float(np.clip(strength, 0.0, 1.0))
+    if not (native and restorer.plan.scale > 1) and strength == 1.0:
+        return restorer.restore_frame(image, five)
+    matrix = align.alignment_matrix(five)
+    crop, inside = align.align_face(image, matrix)
+    if native and restorer.plan.scale > 1:
+        # Template px per original photo px: the crop at native scale is 512 / k px.
+        native_matrix = align.alignment_matrix(original_five)
+        k = float(np.hypot(native_matrix[0, 0], native_matrix[0, 1]))
+        side = int(np.clip(round(align.FACE_SIZE / k), restorer.plan.input_size, NATIVE_MAX_INPUT))
+        small, _ = align.align_face(original, align.alignment_matrix(original_five, size=side), size=side)
+        restored = restorer.upscale_face(small)
+    else:
+        restored = restorer.restore_faces(crop[None])[0]
+    weights_ = restorer.mask * inside
+    restored = align.match_colour(restored, crop, weights_)
+    return align.paste_back(image, restored, weights_ * strength, matrix)
