@@ -137,6 +137,9 @@ class GenerationConfig(RenderConfig):
                          off="leave the mouth opening dark instead of drawing teeth and tongue (ablation)")
     blink: bool = option(True, "add natural eye blinks", off="no automatic blinks")
     blink_seed: int = option(0, "seed of the blink timing", bounds=(0, 2**31 - 1))
+    head_motion: float = option(1.0, "head motion from the speech: 0 = still (the photo's pose), 1 = natural "
+                                "(calibrated to real speakers), up to 2", bounds=(0.0, 2.0))
+    seed: int = option(0, "seed of the head motion's random parts (drift, tilt directions)", bounds=(0, 2**31 - 1))
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -13,7 +13,7 @@ import numpy as np
 from .config import GenerationConfig, RenderConfig
 from .errors import InputError, WeightsError
 from .face.landmarks import LandmarkDetector
-from .face.reconstruct import posed_vertices, reconstruct
+from .face.reconstruct import moved_pose, posed_vertices, reconstruct
 from .face.rig import ExpressionRig, load_rig
 from .face.texture import sample_texture
 from .face.topology import Topology, load_topology
@@ -69,26 +69,39 @@ class FaceAnimator:
         reference = posed_vertices(asset.reconstruction, asset.reconstruction.expression)
         self.reference_vertices = to_output(reference, self.framing)
         self.renderer = FaceRenderer(self.framing.size, topology, backend=config.backend)
+        from .eval.metrics import interocular
+        from .render.warp import head_displacement_operator
+
+        self._interocular = float(interocular(asset.reconstruction.landmarks.points))
+        # A still head keeps today's jaw-only field exactly; a moving one pins
+        # the frame border and the torso (render/warp.py).
+        moving = getattr(config, "head_motion", 0.0) > 0.0
+        field_operator = head_displacement_operator if moving else None
         self.renderer.set_texture(asset.texture.rgba)
         if getattr(config, "mouth", True):
             neutral = self.vertices(neutral_mouth(rig.names, asset.reconstruction.expression))
             completer = RenderedMouth.from_face(self.background, self.reference_vertices, neutral, topology)
         else:
             completer = DarkMouth()
-        self.compositor = Compositor(self.background, self.reference_vertices, completer=completer)
+        self.compositor = Compositor(self.background, self.reference_vertices, completer=completer,
+                                     field_operator=field_operator)
 
     @property
     def size(self) -> tuple[int, int]:
         """(height, width) of the frames."""
         return self.framing.size
 
-    def vertices(self, coeffs: np.ndarray) -> np.ndarray:
-        """(468, 3) output-frame vertices for (K,) expression coefficients."""
-        return to_output(posed_vertices(self.asset.reconstruction, coeffs), self.framing)
+    def vertices(self, coeffs: np.ndarray, head: np.ndarray | None = None) -> np.ndarray:
+        """(468, 3) output-frame vertices for (K,) expression coefficients and an
+        optional (5,) head-pose delta (``motion/headpose.py``)."""
+        recon = self.asset.reconstruction
+        pose = None if head is None else moved_pose(recon.pose, head, self._interocular)
+        return to_output(posed_vertices(recon, coeffs, pose), self.framing)
 
-    def frame(self, coeffs: np.ndarray) -> RenderedFrame:
-        """Render and composite one frame for (K,) expression coefficients."""
-        vertices = self.vertices(coeffs)
+    def frame(self, coeffs: np.ndarray, head: np.ndarray | None = None) -> RenderedFrame:
+        """Render and composite one frame for (K,) expression coefficients and
+        an optional (5,) head-pose delta."""
+        vertices = self.vertices(coeffs, head)
         return self.compositor.compose(self.renderer.render(vertices), vertices)
 
 
@@ -291,7 +304,11 @@ class TalkingHeadPipeline:
         return text, notes
 
     def motion(self, raw: np.ndarray, config: GenerationConfig) -> np.ndarray:
-        """Post-processes on the coefficient track: blinks, then raised-cosine smoothing.
+        """Post-processes on the coefficient track: raised-cosine smoothing, then blinks.
+
+        Blinks come after the smoothing: a blink's profile is already smooth
+        (``motion/blink.py``), and a 5-frame window would cut its 2-4 frame
+        closure to ~0.7, so the lids would never meet.
 
         Args:
             raw: (T, K) predicted coefficients.
@@ -301,10 +318,31 @@ class TalkingHeadPipeline:
         from .motion.blink import apply_blinks, blink_track
         from .motion.smoothing import smooth
 
-        driven = raw
+        final = np.clip(smooth(raw, config.smoothing), self.rig.lower, self.rig.upper)
         if config.blink:
-            driven = apply_blinks(raw, self.rig.names, blink_track(len(raw), config.fps, config.blink_seed))
-        return np.clip(smooth(driven, config.smoothing), self.rig.lower, self.rig.upper)
+            final = apply_blinks(final, self.rig.names, blink_track(len(raw), config.fps, config.blink_seed))
+        return np.clip(final, self.rig.lower, self.rig.upper)
+
+    def head_pose(self, clip, frames: int, config: GenerationConfig, speech: np.ndarray | None = None):
+        """The head-pose track from the speech, smoothed like the coefficients.
+
+        Args:
+            clip: decoded AudioClip.
+            frames: T.
+            speech: (T,) bool voice activity from the driver, when it has one.
+        Returns:
+            (T, 5) float64 (``motion/headpose.py``), or None when ``head_motion`` is 0.
+        """
+        if config.head_motion <= 0.0:
+            return None
+        from .audio.loudness import frame_rms_db
+        from .motion.headpose import head_pose_track
+        from .motion.smoothing import smooth
+
+        level = frame_rms_db(clip.samples, clip.sample_rate, frames, config.fps)
+        if speech is not None and len(speech) != frames:
+            speech = None
+        return smooth(head_pose_track(level, config.fps, config.head_motion, config.seed, speech), config.smoothing)
 
     def generate(
         self,
@@ -368,21 +406,23 @@ class TalkingHeadPipeline:
         timings["driver"] = time.perf_counter() - start
         start = time.perf_counter()
         final = self.motion(raw, config)
+        head = self.head_pose(clip, len(final), config, driven.speech)
         timings["smoothing"] = time.perf_counter() - start
-        track = CoefficientTrack(self.rig.names, raw, final, config.fps)
+        track = CoefficientTrack(self.rig.names, raw, final, config.fps, head)
 
         intermediate = None
         if folder is not None:
             folder.mkdir(exist_ok=True)
             if plain is not None:
                 intermediate = check_output_path(folder / "render_before_restoration.mp4", overwrite=True)
-        self._render(asset, plain, final, config, audio, out, intermediate, overwrite, timings, report)
+        self._render(asset, plain, final, config, audio, out, intermediate, overwrite, timings, report, head)
         if folder is not None:
             write_intermediates(folder, asset, track)
         return GenerationResult(out, len(final), len(final) / config.fps, clip.duration, track, timings,
                                 tuple(notes), asset, intermediate)
 
-    def _render(self, asset, plain, final, config, audio, out, intermediate, overwrite, timings, report) -> None:
+    def _render(self, asset, plain, final, config, audio, out, intermediate, overwrite, timings, report,
+                head=None) -> None:
         """Render, restore (frames mode) and encode every frame, streaming in small batches.
 
         Frames are rendered ``batch`` at a time (the restorer's batch size in
@@ -407,8 +447,9 @@ class TalkingHeadPipeline:
         try:
             for first in range(0, len(final), batch):
                 rows = final[first : first + batch]
+                heads = [None] * len(rows) if head is None else head[first : first + batch]
                 tick = time.perf_counter()
-                frames = [animator.frame(row).rgb for row in rows]
+                frames = [animator.frame(row, pose).rgb for row, pose in zip(rows, heads)]
                 render_time += time.perf_counter() - tick
                 before = frames
                 if restorer is not None:
@@ -416,12 +457,12 @@ class TalkingHeadPipeline:
                     from .restore.restorer import restore_frames
 
                     tick = time.perf_counter()
-                    frames = list(restore_frames(frames, [five_points(animator.vertices(r)) for r in rows], restorer))
+                    frames = list(restore_frames(frames, [five_points(animator.vertices(r, p)) for r, p in zip(rows, heads)], restorer))
                     restore_time += time.perf_counter() - tick
                 for index, frame in enumerate(frames):
                     writers[0].write(frame)
                     if intermediate is not None:
-                        plain_frame = before[index] if plain_animator is animator else plain_animator.frame(rows[index]).rgb
+                        plain_frame = before[index] if plain_animator is animator else plain_animator.frame(rows[index], heads[index]).rgb
                         writers[1].write(plain_frame)
                 report("render", (first + len(rows)) / len(final))
             for writer in writers:

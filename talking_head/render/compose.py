@@ -131,6 +131,7 @@ def displacement_operator(
     grid: tuple[int, int],
     size: tuple[int, int],
     ring: float = 2.4,
+    pinned: np.ndarray | None = None,
 ) -> np.ndarray:
     """Linear map from vertex displacements to a coarse displacement grid.
 
@@ -154,6 +155,8 @@ def displacement_operator(
             ``cv2.resize``, so a bilinear resize to (H, W) interpolates it.
         size: (H, W) of the frame.
         ring: where the field reaches zero, relative to the face half extents.
+        pinned: (gh * gw,) bool, more nodes held at zero where the mesh does
+            not cover them (``render/warp.py``: frame border, torso).
     Returns:
         (gh * gw, V) float32; ``(op @ d).reshape(gh, gw, 2)`` for d (V, 2).
     """
@@ -178,6 +181,8 @@ def displacement_operator(
     xs, ys = np.meshgrid((np.arange(gw) + 0.5) * width / gw, (np.arange(gh) + 0.5) * height / gh)
     radius = np.hypot((xs - centre[0]) / half[0], (ys - centre[1]) / half[1]).ravel()
     free = ~inside & (radius < ring)
+    if pinned is not None:
+        free &= ~np.asarray(pinned, dtype=bool)
 
     # Graph Laplacian of the 4-neighbour grid (missing neighbours at the frame
     # edge give the natural boundary condition).
@@ -253,6 +258,9 @@ class Compositor:
         mouth_colour: RGB fill of the mouth opening when no completer is given.
         completer: paints the mouth interior (``render.mouth``); default
             ``DarkMouth(mouth_colour)``.
+        field_operator: builds the displacement operator instead of the default, a
+            function ``(reference, triangles, grid, size) -> (gh * gw, V)``
+            (``render/warp.py`` for a moving head).
     """
 
     def __init__(
@@ -264,6 +272,7 @@ class Compositor:
         feather: int | None = None,
         mouth_colour: tuple[int, int, int] = MOUTH_COLOUR,
         completer: MouthCompleter | None = None,
+        field_operator=None,
     ):
         photo = np.asarray(photo)
         if photo.ndim != 3 or photo.shape[2] != 3 or photo.dtype != np.uint8:
@@ -279,7 +288,8 @@ class Compositor:
         step = max(grid_step, max(height, width) / MAX_GRID_NODES)
         self._grid = (max(2, round(height / step)), max(2, round(width / step)))
         topology = load_topology() if topology is None else topology
-        self._operator = displacement_operator(reference, topology.triangles, self._grid, self.size)
+        make_operator = displacement_operator if field_operator is None else field_operator
+        self._operator = make_operator(reference, topology.triangles, self._grid, self.size)
         xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
         self._base = np.ascontiguousarray(np.stack([xs, ys], axis=-1))
         face_width = float(np.ptp(reference[:, 0]))
