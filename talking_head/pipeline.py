@@ -280,7 +280,11 @@ class TalkingHeadPipeline:
         report("driver", 0.0)
         output = make_driver(config.driver, self, config).drive(request, lambda fraction: report("driver", fraction))
         report("driver", 1.0)
-        return output
+        from .motion.expression import keep_photo_expression
+
+        # Speech moves the mouth on top of the photo's own expression (a smile stays).
+        coeffs = keep_photo_expression(output.coeffs, request.names, request.base, request.driven)
+        return replace(output, coeffs=coeffs)
 
     def predict_coefficients(self, clip, base: np.ndarray, progress: Progress | None = None,
                              config: GenerationConfig | None = None) -> np.ndarray:
@@ -322,6 +326,27 @@ class TalkingHeadPipeline:
         if config.blink:
             final = apply_blinks(final, self.rig.names, blink_track(len(raw), config.fps, config.blink_seed))
         return np.clip(final, self.rig.lower, self.rig.upper)
+
+    def brows(self, raw: np.ndarray, clip, config: GenerationConfig, speech: np.ndarray | None = None) -> np.ndarray:
+        """Brow raises on emphasis (``motion/headpose.brow_track``), scaled by ``head_motion``.
+
+        Args:
+            raw: (T, K) driven coefficients.
+        Returns:
+            (T, K); unchanged when ``head_motion`` is 0 or the rig has no ``browInnerUp``.
+        """
+        if config.head_motion <= 0.0 or "browInnerUp" not in self.rig.names:
+            return raw
+        from .audio.loudness import frame_rms_db
+        from .motion.headpose import brow_track
+
+        level = frame_rms_db(clip.samples, clip.sample_rate, len(raw), config.fps)
+        speech = speech if speech is not None and len(speech) == len(raw) else None
+        raise_ = brow_track(level, config.fps, config.head_motion, config.seed, speech)
+        out = np.array(raw, dtype=np.float64)
+        column = self.rig.names.index("browInnerUp")
+        out[:, column] = out[:, column] + (1.0 - out[:, column]) * raise_
+        return out
 
     def head_pose(self, clip, frames: int, config: GenerationConfig, speech: np.ndarray | None = None):
         """The head-pose track from the speech, smoothed like the coefficients.
@@ -405,6 +430,7 @@ class TalkingHeadPipeline:
         notes.extend(driven.notes)
         timings["driver"] = time.perf_counter() - start
         start = time.perf_counter()
+        raw = self.brows(raw, clip, config, driven.speech)
         final = self.motion(raw, config)
         head = self.head_pose(clip, len(final), config, driven.speech)
         timings["smoothing"] = time.perf_counter() - start

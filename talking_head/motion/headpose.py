@@ -216,3 +216,42 @@ def delta_rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
     rx = np.array([[1, 0, 0], [0, np.cos(b), -np.sin(b)], [0, np.sin(b), np.cos(b)]])
     rz = np.array([[np.cos(c), -np.sin(c), 0], [np.sin(c), np.cos(c), 0], [0, 0, 1]])
     return rz @ rx @ ry
+
+
+BROW_PHRASE = 0.35  # browInnerUp at a phrase start (~3 mm: 1.0 lifts the inner brow 8 mm)
+BROW_ACCENT = 0.3  # at the most prominent syllables
+BROW_MIN_PROMINENCE = 0.5  # weaker accents leave the brows alone
+BROW_WIDTH = 0.7  # s
+
+
+def brow_track(loudness_db: np.ndarray, fps: float, amount: float = 1.0, seed: int = 0,
+               speech: np.ndarray | None = None) -> np.ndarray:
+    """Brow raises on emphasis: phrase starts and the most prominent syllables.
+
+    Speakers lift the brows on some accents, not on every one: each strong
+    accent raises them with probability one half (seeded).
+
+    Args:
+        loudness_db: (T,) RMS level per frame.
+        fps: frames per second.
+        amount: 0..2, scales the raise (0 = none).
+        seed: seed of which accents raise the brows.
+        speech: (T,) bool voice activity, optional.
+    Returns:
+        (T,) float64 in [0, 1], the ``browInnerUp`` to add (``b + (1 - b) x``).
+    """
+    loudness_db = np.asarray(loudness_db, dtype=np.float64)
+    frames = len(loudness_db)
+    out = np.zeros(frames)
+    if amount == 0.0 or frames == 0:
+        return out
+    rng = np.random.default_rng([seed, 1])
+    voiced, _ = speech_activity(loudness_db, fps, speech)
+    width = BROW_WIDTH * fps
+    for frame in phrase_start_frames(voiced, fps):
+        out = np.maximum(out, BROW_PHRASE * bump(frames, frame + 0.1 * fps, width))
+    peaks, prominence = accent_frames(loudness_db, voiced, fps)
+    for frame, strength in zip(peaks, prominence):
+        if strength >= BROW_MIN_PROMINENCE and rng.uniform() < 0.5:
+            out = np.maximum(out, BROW_ACCENT * strength * bump(frames, frame, width))
+    return np.clip(out * amount, 0.0, 1.0)
