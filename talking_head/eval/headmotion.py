@@ -153,3 +153,43 @@ def windows(frames: int, fps: float, seconds: float = 8.0) -> list[slice]:
     if frames <= size:
         return [slice(0, frames)]
     return [slice(start, start + size) for start in range(0, frames - size + 1, size)]
+
+
+# Upper and lower lid midpoints of each eye (MediaPipe's 468-point topology).
+EYE_LIDS = ((159, 145), (386, 374))
+
+
+def eye_opening(points: np.ndarray) -> np.ndarray:
+    """Lid gap of each eye over the inter-ocular distance.
+
+    Args:
+        points: (T, >=468, >=2) landmarks.
+    Returns:
+        (T, 2) float64 (subject's right eye, left eye).
+    """
+    points = np.asarray(points, dtype=np.float64)
+    gaps = [np.linalg.norm(points[:, a, :2] - points[:, b, :2], axis=-1) for a, b in EYE_LIDS]
+    return np.stack(gaps, axis=1) / interocular(points)[:, None]
+
+
+def blink_depth(opening: np.ndarray, closure: np.ndarray, shut: float = 0.95) -> np.ndarray:
+    """Deepest closure of each blink relative to the open eye.
+
+    Args:
+        opening: (T, 2) from ``eye_opening`` on a video.
+        closure: (T,) the blink track that drove it (1 = lids meant to meet).
+        shut: closure above which a frame belongs to a blink's deepest part.
+    Returns:
+        (N,) float64, one per blink: min over the blink's frames of the mean
+        eye opening, over the median opening of frames with no blink (0 = shut, 1 = open).
+    """
+    opening = np.asarray(opening, dtype=np.float64).mean(axis=1)
+    closure = np.asarray(closure, dtype=np.float64)
+    open_level = np.nanmedian(opening[closure < 0.02])
+    depths = []
+    inside = closure > 0.3
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], inside.astype(int), [0]])))
+    for start, stop in zip(edges[::2], edges[1::2]):
+        if closure[start:stop].max() >= shut:
+            depths.append(np.nanmin(opening[max(start - 1, 0): stop + 1]) / open_level)
+    return np.array(depths)
