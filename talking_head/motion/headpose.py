@@ -103,11 +103,13 @@ def accent_frames(loudness_db: np.ndarray, speech: np.ndarray, fps: float) -> tu
     level = np.convolve(np.asarray(loudness_db, float), np.ones(3) / 3, mode="same")
     if not speech.any():
         return np.zeros(0, int), np.zeros(0)
-    floor = np.percentile(level[speech], 20)
+    # Pauses sink below every syllable, so a pause is never a peak itself.
+    floor = level[speech].min() - 10.0
     peaks, props = find_peaks(np.where(speech, level, floor), prominence=3.0,
                               distance=max(1, int(round(MIN_ACCENT_GAP * fps))))
     prominence = np.clip(props["prominences"] / 15.0, 0.0, 1.0)
-    return peaks, prominence
+    keep = speech[peaks]
+    return peaks[keep], prominence[keep]
 
 
 def phrase_start_frames(speech: np.ndarray, fps: float, quiet_s: float = 0.3) -> np.ndarray:
@@ -205,17 +207,19 @@ def head_pose_track(loudness_db: np.ndarray, fps: float, amount: float = 1.0, se
 
 
 def delta_rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
-    """(3, 3) rotation in the canonical head frame (x right, y up, z towards the camera).
+    """(3, 3) rotation in the canonical head frame that ``face/pose.euler_angles``
+    measures back as (yaw, pitch, roll) on a frontal face.
 
-    Yaw turns about y, pitch about x, roll about z, applied roll @ pitch @ yaw,
-    signed so that ``face/pose.euler_angles`` measures the same angles on the
-    posed face of a frontal photo (checked by the tests).
+    A frontal face's image-space rotation is ``F = diag(1, -1, -1)`` and
+    ``euler_angles`` reads ``R F`` as ``Rz(roll) Ry(yaw) Rx(pitch)``; so the
+    delta applied in the head frame (``R = F Rd``) is ``F Rz Ry Rx F``.
     """
     a, b, c = np.radians([yaw, pitch, roll])
     ry = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
     rx = np.array([[1, 0, 0], [0, np.cos(b), -np.sin(b)], [0, np.sin(b), np.cos(b)]])
     rz = np.array([[np.cos(c), -np.sin(c), 0], [np.sin(c), np.cos(c), 0], [0, 0, 1]])
-    return rz @ rx @ ry
+    frontal = np.diag([1.0, -1.0, -1.0])
+    return frontal @ rz @ ry @ rx @ frontal
 
 
 BROW_PHRASE = 0.35  # browInnerUp at a phrase start (~3 mm: 1.0 lifts the inner brow 8 mm)
