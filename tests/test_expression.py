@@ -22,13 +22,12 @@ def test_widening_shapes_keep_the_photo_as_a_floor():
     np.testing.assert_allclose(out[:, 5], 0.1)  # not driven: untouched
 
 
-def test_lip_raise_yields_when_speech_seals_the_lips():
+def test_lip_raisers_follow_speech_alone_so_the_lips_close_in_silence():
     base = np.array([0.0, 0.0, 0.0, 0.6, 0.0, 0.0])
-    coeffs = np.zeros((3, 6))
-    coeffs[1, 1] = 1.0  # a p/b/m: mouthClose
-    coeffs[2, 3] = 0.9
+    coeffs = np.zeros((2, 6))
+    coeffs[1, 3] = 0.9
     out = keep_photo_expression(coeffs, NAMES, base, DRIVEN)
-    np.testing.assert_allclose(out[:, 3], [0.6, 0.0, 0.9])
+    np.testing.assert_allclose(out[:, 3], [0.0, 0.9])
 
 
 def test_neutral_photo_is_unchanged():
@@ -55,3 +54,8 @@ def test_smiling_photo_keeps_its_mouth_width_while_talking(pipeline, asset, dete
     erased = widths(speech) / photo_width
     assert kept.mean() >= 0.93, kept
     assert kept.mean() > erased.mean() + 0.03, (kept, erased)
+    # ... with the lips closed at rest (a closed-lip smile), as the mouth must be in silence.
+    from talking_head.eval.metrics import mouth_opening
+
+    rest = keep_photo_expression(speech[:1], names, base, driven)[0]
+    assert mouth_opening(detector.detect_all(animator.frame(rest).rgb)[0][None])[0] < 0.03
