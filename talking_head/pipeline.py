@@ -70,13 +70,16 @@ class FaceAnimator:
         self.reference_vertices = to_output(reference, self.framing)
         self.renderer = FaceRenderer(self.framing.size, topology, backend=config.backend)
         from .eval.metrics import interocular
-        from .render.warp import head_displacement_operator
+        from .render.warp import head_displacement_operator, person_mask
 
         self._interocular = float(interocular(asset.reconstruction.landmarks.points))
         # A still head keeps today's jaw-only field exactly; a moving one pins
         # the frame border and the torso (render/warp.py).
         moving = getattr(config, "head_motion", 0.0) > 0.0
-        field_operator = head_displacement_operator if moving else None
+        field_operator = None
+        if moving:
+            person = person_mask(self.background)
+            field_operator = lambda *args: head_displacement_operator(*args, person=person)  # noqa: E731
         self.renderer.set_texture(asset.texture.rgba)
         if getattr(config, "mouth", True):
             neutral = self.vertices(neutral_mouth(rig.names, asset.reconstruction.expression))
