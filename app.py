@@ -46,7 +46,7 @@ STAGES = {  # share of the progress bar each stage fills, in order
     "driver": (0.14, 0.20),
     "render": (0.20, 1.00),
 }
-ABLATIONS = ("smoothing", "mouth completion", "restoration")
+ABLATIONS = ("smoothing", "mouth completion", "restoration", "head motion")
 TABLE_HEADERS = ["variant", "seconds", "face sharpness (CPBD)", "mouth jitter"]
 QUEUE_SIZE = 32  # requests waiting beyond this are refused ("queue full") instead of piling up
 
@@ -127,7 +127,8 @@ class TalkingHeadApp:
         shutil.rmtree(self.root, ignore_errors=True)
         self.pipeline.close()
 
-    def config(self, driver, mouth_motion, smoothing, mouth, blink, restore, restorer, size, framing) -> GenerationConfig:
+    def config(self, driver, mouth_motion, smoothing, mouth, blink, restore, restorer, size, framing,
+               head_motion=None, seed=None) -> GenerationConfig:
         try:
             return replace(
                 self.pipeline.config,
@@ -140,6 +141,8 @@ class TalkingHeadApp:
                 restorer=str(restorer),
                 size=int(size),
                 framing=str(framing),
+                head_motion=self.pipeline.config.head_motion if head_motion is None else float(head_motion),
+                seed=self.pipeline.config.seed if seed is None else int(seed),
             )
         except (ValueError, TypeError) as error:
             raise friendly(str(error)) from None
@@ -168,11 +171,12 @@ class TalkingHeadApp:
 
     # -- actions ------------------------------------------------------------
     def generate(self, photo, audio, transcript, driver, mouth_motion, smoothing, mouth, blink, restore, restorer,
-                 size, framing, progress=gr.Progress()):
+                 size, framing, head_motion=None, seed=None, progress=gr.Progress()):
         import matplotlib.pyplot as plt
 
         photo, audio = self.check_inputs(photo, audio)
-        config = self.config(driver, mouth_motion, smoothing, mouth, blink, restore, restorer, size, framing)
+        config = self.config(driver, mouth_motion, smoothing, mouth, blink, restore, restorer, size, framing,
+                             head_motion, seed)
         folder = self.request_folder()
         try:
             result = self.pipeline.generate(
@@ -207,12 +211,13 @@ class TalkingHeadApp:
         return str(archive)
 
     def ablation(self, photo, audio, transcript, driver, mouth_motion, smoothing, mouth, blink, restore, restorer,
-                 size, framing, compare, progress=gr.Progress()):
+                 size, framing, compare, head_motion=None, seed=None, progress=gr.Progress()):
         """Render the same input with post-processes off and on; one labelled video + a table."""
         from talking_head.ablation import compare_variants, variants_for
 
         photo, audio = self.check_inputs(photo, audio)
-        config = self.config(driver, mouth_motion, smoothing, mouth, blink, restore, restorer, size, framing)
+        config = self.config(driver, mouth_motion, smoothing, mouth, blink, restore, restorer, size, framing,
+                             head_motion, seed)
         chosen = [name for name in (compare or []) if name in ABLATIONS]
         if not chosen:
             raise friendly("Tick at least one post-process to compare.")
@@ -291,6 +296,12 @@ def build_demo(app: TalkingHeadApp | None = None) -> gr.Blocks:
                 smoothing = gr.Slider(lo, hi, value=defaults.smoothing, step=1, label="Smoothing window l (frames)",
                                       elem_id="smoothing")
                 with gr.Row():
+                    lo, hi = option_bounds(GenerationConfig, "head_motion")
+                    head_motion = gr.Slider(lo, hi, value=defaults.head_motion, step=0.1, label="Head motion",
+                                            info="0 = still, 1 = natural", elem_id="head-motion")
+                    seed = gr.Number(defaults.seed, precision=0, minimum=0, label="Seed (head motion)",
+                                     elem_id="seed", min_width=100)
+                with gr.Row():
                     mouth = gr.Checkbox(value=defaults.mouth, label="Mouth completion")
                     blink = gr.Checkbox(value=defaults.blink, label="Blinks")
                 restore = gr.Radio(list(option_choices(GenerationConfig, "restore")), value=defaults.restore,
@@ -311,7 +322,7 @@ def build_demo(app: TalkingHeadApp | None = None) -> gr.Blocks:
                     intermediate = gr.Video(label="Render (before restoration)", interactive=False, height=300,
                                             elem_id="render")
                     final = gr.Video(label="Final video", interactive=False, height=300, elem_id="final")
-                plot = gr.Plot(label="Main expression coefficients: raw and smoothed")
+                plot = gr.Plot(label="Main expression coefficients (raw and smoothed) and the head pose")
                 with gr.Row(equal_height=False):
                     download = gr.File(label="Textured mesh (OBJ + MTL + PNG)", interactive=False, elem_id="mesh")
                     notes = gr.Markdown(label="Notes", elem_id="notes")
@@ -322,10 +333,10 @@ def build_demo(app: TalkingHeadApp | None = None) -> gr.Blocks:
             table = gr.Dataframe(headers=TABLE_HEADERS, label="Measured", interactive=False, elem_id="ablation-table")
         settings = [transcript, driver, mouth_motion, smoothing, mouth, blink, restore, restorer, size, framing]
         # preprocess=False: uploads reach check_inputs as files, so a non-image gets our message.
-        run.click(app.generate, [photo, audio, *settings], [texture, intermediate, final, plot, download, notes],
+        run.click(app.generate, [photo, audio, *settings, head_motion, seed], [texture, intermediate, final, plot, download, notes],
                   api_name="generate", preprocess=False, concurrency_id="pipeline",
                   concurrency_limit=app.settings.concurrency)
-        run_ablation.click(app.ablation, [photo, audio, *settings, compare], [ablation_video, table],
+        run_ablation.click(app.ablation, [photo, audio, *settings, compare, head_motion, seed], [ablation_video, table],
                            api_name="ablation", preprocess=False, concurrency_id="pipeline",
                            concurrency_limit=app.settings.concurrency)
     demo.queue(default_concurrency_limit=app.settings.concurrency, max_size=QUEUE_SIZE)

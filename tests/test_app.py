@@ -77,7 +77,8 @@ def generate(client, photo, audio, smoothing=2, size=256, transcript="", driver=
     from gradio_client import handle_file
 
     return client.predict(handle_file(str(photo)), handle_file(str(audio)), transcript, driver, mouth_motion,
-                          smoothing, True, True, "off", "auto", size, "crop", api_name="/generate", **kwargs)
+                          smoothing, True, True, "off", "auto", size, "crop", 1.0, 0, api_name="/generate",
+                          **kwargs)
 
 
 def test_generate_on_the_bundled_example(served, client):
@@ -151,7 +152,7 @@ def test_ablation_joins_variants_side_by_side(client, short_clip):
     from gradio_client import handle_file
 
     video, table = client.predict(handle_file(str(app.EXAMPLE_PHOTO)), handle_file(str(short_clip)), "", "audionet",
-                                  1.0, 0, True, True, "off", "auto", 256, "crop", ["mouth completion"],
+                                  1.0, 0, True, True, "off", "auto", 256, "crop", ["mouth completion"], 1.0, 0,
                                   api_name="/ablation")
     info = probe_video(video)
     assert table["headers"] == app.TABLE_HEADERS

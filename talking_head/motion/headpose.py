@@ -53,9 +53,9 @@ class HeadMotionModel:
         accent_width: s, duration of one nod.
     """
 
-    drift_std: tuple = (3.9, 2.6, 1.8, 0.05, 0.035)
+    drift_std: tuple = (5.5, 3.4, 2.0, 0.05, 0.035)
     drift_tau: float = 1.2
-    accent_pitch: float = 2.5
+    accent_pitch: float = 3.0
     accent_roll: float = 0.8
     phrase_pitch: float = 3.0
     phrase_tilt: tuple = (2.0, 1.5)
@@ -131,6 +131,15 @@ def bump(frames: int, centre: float, width: float) -> np.ndarray:
     return out
 
 
+def moving_average(signal: np.ndarray, window: int) -> np.ndarray:
+    """(T, C) Hann-weighted moving average over ``window`` frames, edges held."""
+    window = max(3, window | 1)
+    kernel = np.hanning(window + 2)[1:-1]
+    kernel /= kernel.sum()
+    padded = np.pad(signal, ((window // 2, window // 2), (0, 0)), mode="edge")
+    return np.stack([np.convolve(padded[:, c], kernel, mode="valid") for c in range(signal.shape[1])], axis=1)
+
+
 def drift(frames: int, fps: float, activity: np.ndarray, std: np.ndarray, tau: float,
           rng: np.random.Generator) -> np.ndarray:
     """Activity-gated Ornstein-Uhlenbeck drift, low-passed.
@@ -192,16 +201,21 @@ def head_pose_track(loudness_db: np.ndarray, fps: float, amount: float = 1.0, se
     peaks, prominence = accent_frames(loudness_db, voiced, fps)
     # Nods peak a little after the syllable's loudness peak (head lags voice by ~0.1 s).
     lag = 0.1 * fps
+    accents = np.zeros((frames, 5))
     for frame, strength in zip(peaks, prominence):
         pulse = bump(frames, frame + lag, width)
         # Pitch convention: positive = chin up (see ``face/pose.euler_angles``); a nod dips the chin.
-        pose[:, 1] -= model.accent_pitch * strength * pulse
-        pose[:, 2] += model.accent_roll * strength * rng.choice((-1.0, 1.0)) * pulse
+        accents[:, 1] -= model.accent_pitch * strength * pulse
+        accents[:, 2] += model.accent_roll * strength * rng.choice((-1.0, 1.0)) * pulse
     for frame in phrase_start_frames(voiced, fps):
         pulse = bump(frames, frame + lag, 1.6 * width)
-        pose[:, 1] -= model.phrase_pitch * pulse
-        pose[:, 0] += model.phrase_tilt[0] * rng.uniform(-1, 1) * pulse
-        pose[:, 2] += model.phrase_tilt[1] * rng.uniform(-1, 1) * pulse
+        accents[:, 1] -= model.phrase_pitch * pulse
+        accents[:, 0] += model.phrase_tilt[0] * rng.uniform(-1, 1) * pulse
+        accents[:, 2] += model.phrase_tilt[1] * rng.uniform(-1, 1) * pulse
+    # Nods dip and come back: without their slow mean (a 2.5 s window), a
+    # run of stressed syllables would leave the head looking down.
+    pose += accents - moving_average(accents, int(round(2.5 * fps)))
+    pose -= pose[0]  # the first frame shows the photo's own pose
     pose *= amount
     return LIMITS * np.tanh(pose / LIMITS)
 
