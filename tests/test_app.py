@@ -226,6 +226,8 @@ def test_variants_name_each_config_once():
     assert labels(GenerationConfig(smoothing=6), ["smoothing"]) == ["no smoothing", "smoothing l=6"]
     configs = [config for _, config in variants_for(plain, ["smoothing", "mouth completion", "restoration"])]
     assert len(configs) == len(set(configs)) == 5
+    assert labels(GenerationConfig(), ["head motion"]) == ["head still", "head motion 1"]
+    assert labels(GenerationConfig(head_motion=0.5), ["head motion"]) == ["head still", "head motion 1", "as chosen"]
 
 
 def test_settings_come_from_the_environment(monkeypatch):
