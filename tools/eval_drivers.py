@@ -120,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write every row here")
     parser.add_argument("--head-motion", type=float, default=0.0,
                         help="head motion of the generated videos (default 0: only the mouth moves)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the head motion")
     args = parser.parse_args(argv)
     texts = {}
     if args.transcripts:
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             if "\t" in line:
                 stem, text = line.split("\t", 1)
                 texts[stem] = text
-    base = GenerationConfig(size=args.size, blink=False, head_motion=args.head_motion)
+    base = GenerationConfig(size=args.size, blink=False, head_motion=args.head_motion, seed=args.seed)
     pipeline = TalkingHeadPipeline(base)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
