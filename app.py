@@ -55,7 +55,7 @@ STAGES = {  # share of the progress bar each stage fills, in order
     "driver": (0.14, 0.20),
     "render": (0.20, 1.00),
 }
-ABLATIONS = ("smoothing", "mouth completion", "restoration")
+ABLATIONS = ("smoothing", "mouth completion", "restoration", "head motion")
 TABLE_HEADERS = ["variant", "seconds", "face sharpness (CPBD)", "mouth jitter"]
 QUEUE_SIZE = 32  # requests waiting beyond this are refused ("queue full") instead of piling up
 
@@ -203,10 +203,15 @@ class TalkingHeadApp:
         shutil.rmtree(self.root, ignore_errors=True)
         self.pipeline.close()
 
-    def config(self, driver, mouth_motion, smoothing, mouth, blink, restore, restorer, size, framing) -> GenerationConfig:
+    def config(self, driver, mouth_motion, smoothing, mouth, blink, restore, restorer, size, framing,
+               head_motion=None, seed=None) -> GenerationConfig:
         """The call's config from the form; a bad value is a message naming the option (checks: config.py)."""
         values = dict(driver=driver, mouth_motion=mouth_motion, smoothing=smoothing, mouth=mouth, blink=blink,
                       restore=restore, restorer=restorer, size=size, framing=framing)
+        if head_motion is not None:
+            values["head_motion"] = head_motion
+        if seed is not None:
+            values["seed"] = seed
         try:
             return replace(self.pipeline.config, **coerce_options(GenerationConfig, values))
         except (ValueError, TypeError) as error:
@@ -232,16 +237,17 @@ class TalkingHeadApp:
 
     # -- actions ------------------------------------------------------------
     async def generate(self, photo, audio, transcript, driver, mouth_motion, smoothing, mouth, blink, restore,
-                       restorer, size, framing, progress=gr.Progress()):
+                       restorer, size, framing, head_motion=None, seed=None, progress=gr.Progress()):
         return await run_cancellable(self._generate, photo, audio, transcript, driver, mouth_motion, smoothing,
-                                     mouth, blink, restore, restorer, size, framing, progress)
+                                     mouth, blink, restore, restorer, size, framing, head_motion, seed, progress)
 
     def _generate(self, cancel, photo, audio, transcript, driver, mouth_motion, smoothing, mouth, blink, restore,
-                  restorer, size, framing, progress):
+                  restorer, size, framing, head_motion, seed, progress):
         import matplotlib.pyplot as plt
 
         photo, audio = self.check_inputs(photo, audio)
-        config = self.config(driver, mouth_motion, smoothing, mouth, blink, restore, restorer, size, framing)
+        config = self.config(driver, mouth_motion, smoothing, mouth, blink, restore, restorer, size, framing,
+                             head_motion, seed)
         folder = self.request_folder()
         try:
             result = self.pipeline.generate(
@@ -280,18 +286,19 @@ class TalkingHeadApp:
         return str(archive)
 
     async def ablation(self, photo, audio, transcript, driver, mouth_motion, smoothing, mouth, blink, restore,
-                       restorer, size, framing, compare, progress=gr.Progress()):
+                       restorer, size, framing, compare, head_motion=None, seed=None, progress=gr.Progress()):
         """Render the same input with post-processes off and on; one labelled video + a table."""
         return await run_cancellable(self._ablation, photo, audio, transcript, driver, mouth_motion, smoothing,
-                                     mouth, blink, restore, restorer,
-                                     size, framing, compare, progress)
+                                     mouth, blink, restore, restorer, size, framing, compare, head_motion, seed,
+                                     progress)
 
     def _ablation(self, cancel, photo, audio, transcript, driver, mouth_motion, smoothing, mouth, blink, restore,
-                  restorer, size, framing, compare, progress):
+                  restorer, size, framing, compare, head_motion, seed, progress):
         from talking_head.ablation import compare_variants, variants_for
 
         photo, audio = self.check_inputs(photo, audio)
-        config = self.config(driver, mouth_motion, smoothing, mouth, blink, restore, restorer, size, framing)
+        config = self.config(driver, mouth_motion, smoothing, mouth, blink, restore, restorer, size, framing,
+                             head_motion, seed)
         chosen = [name for name in (compare or []) if name in ABLATIONS]
         if not chosen:
             raise friendly("Tick at least one post-process to compare.")
@@ -414,6 +421,12 @@ def build_demo(app: TalkingHeadApp | None = None) -> gr.Blocks:
                 smoothing = gr.Slider(lo, hi, value=defaults.smoothing, step=1, label="Smoothing window l (frames)",
                                       elem_id="smoothing")
                 with gr.Row():
+                    lo, hi = option_bounds(GenerationConfig, "head_motion")
+                    head_motion = gr.Slider(lo, hi, value=defaults.head_motion, step=0.1, label="Head motion",
+                                            info="0 = still, 1 = natural", elem_id="head-motion")
+                    seed = gr.Number(defaults.seed, precision=0, minimum=0, label="Seed (head motion)",
+                                     elem_id="seed", min_width=100)
+                with gr.Row():
                     mouth = gr.Checkbox(value=defaults.mouth, label="Mouth completion")
                     blink = gr.Checkbox(value=defaults.blink, label="Blinks")
                 restore = gr.Radio(list(option_choices(GenerationConfig, "restore")), value=defaults.restore,
@@ -434,7 +447,7 @@ def build_demo(app: TalkingHeadApp | None = None) -> gr.Blocks:
                     intermediate = gr.Video(label="Render (before restoration)", interactive=False, height=300,
                                             elem_id="render")
                     final = gr.Video(label="Final video", interactive=False, height=300, elem_id="final")
-                plot = gr.Plot(label="Main expression coefficients: raw and smoothed")
+                plot = gr.Plot(label="Main expression coefficients (raw and smoothed) and the head pose")
                 with gr.Row(equal_height=False):
                     download = gr.File(label="Textured mesh (OBJ + MTL + PNG)", interactive=False, elem_id="mesh")
                     notes = gr.Markdown(label="Notes", elem_id="notes")
@@ -445,10 +458,10 @@ def build_demo(app: TalkingHeadApp | None = None) -> gr.Blocks:
             table = gr.Dataframe(headers=TABLE_HEADERS, label="Measured", interactive=False, elem_id="ablation-table")
         settings = [transcript, driver, mouth_motion, smoothing, mouth, blink, restore, restorer, size, framing]
         # preprocess=False: uploads reach check_inputs as files, so a non-image gets our message.
-        run.click(app.generate, [photo, audio, *settings], [texture, intermediate, final, plot, download, notes],
+        run.click(app.generate, [photo, audio, *settings, head_motion, seed], [texture, intermediate, final, plot, download, notes],
                   api_name="generate", preprocess=False, concurrency_id="pipeline",
                   concurrency_limit=app.settings.concurrency)
-        run_ablation.click(app.ablation, [photo, audio, *settings, compare], [ablation_video, table],
+        run_ablation.click(app.ablation, [photo, audio, *settings, compare, head_motion, seed], [ablation_video, table],
                            api_name="ablation", preprocess=False, concurrency_id="pipeline",
                            concurrency_limit=app.settings.concurrency)
     demo.queue(default_concurrency_limit=app.settings.concurrency, max_size=QUEUE_SIZE)

@@ -21,7 +21,7 @@ def variants_for(config: GenerationConfig, compare: list[str]) -> list[tuple[str
 
     Args:
         config: the settings chosen by the user.
-        compare: any of "smoothing", "mouth completion", "restoration".
+        compare: any of "smoothing", "mouth completion", "restoration", "head motion".
     Returns:
         [(label, config)] without duplicate configs: the off/on variants of
         each chosen post-process, then the user's own settings ("as chosen")
@@ -35,6 +35,9 @@ def variants_for(config: GenerationConfig, compare: list[str]) -> list[tuple[str
         out += [("no smoothing", replace(config, smoothing=0)), (f"smoothing l={smoothed}", replace(config, smoothing=smoothed))]
     if "mouth completion" in compare:
         out += [("dark mouth", replace(config, mouth=False)), ("mouth completion", replace(config, mouth=True))]
+    if "head motion" in compare:
+        moving = max(config.head_motion, 1.0)
+        out += [("head still", replace(config, head_motion=0.0)), (f"head motion {moving:g}", replace(config, head_motion=moving))]
     if "restoration" in compare:
         out += [(f"restore {mode}", replace(config, restore=mode)) for mode in ("off", "reference", "frames")]
     out.append(("as chosen", config))

@@ -122,8 +122,8 @@ class GenerationConfig(RenderConfig):
     # re-detected landmarks falls from 0.0154 (l=0) to 0.0074 (l=2) and 0.0048
     # (l=6) while lip sync on the clips with reliable audio stays flat (talk_a
     # 0.51/0.52/0.58, talk_d 0.33/0.33/0.34). Beyond l=2 the 5-frame (200 ms)
-    # window outgrows a syllable and blinks no longer close (peak 0.72 at l=2,
-    # 0.53 at l=4), so l=2 takes most of the jitter gain.
+    # window outgrows a syllable, so l=2 takes most of the jitter gain. (Blinks
+    # are added after the smoothing and close fully at any l.)
     smoothing: int = option(2, "raised-cosine smoothing half window l in frames, 0-10", bounds=(0, 10))
     device: str = option("auto", "AudioNet and restorer device: auto (CUDA when present), cpu, cuda", choices=DEVICES)
     max_audio_seconds: float = option(600.0, "refuse longer audio", bounds=(0.1, 86400.0))
@@ -137,6 +137,9 @@ class GenerationConfig(RenderConfig):
                          off="leave the mouth opening dark instead of drawing teeth and tongue (ablation)")
     blink: bool = option(True, "add natural eye blinks", off="no automatic blinks")
     blink_seed: int = option(0, "seed of the blink timing", bounds=(0, 2**31 - 1))
+    head_motion: float = option(1.0, "head motion from the speech: 0 = still (the photo's pose), 1 = natural "
+                                "(calibrated to real speakers), up to 2", bounds=(0.0, 2.0))
+    seed: int = option(0, "seed of the head motion's random parts (drift, tilt directions)", bounds=(0, 2**31 - 1))
 
     def __post_init__(self) -> None:
         super().__post_init__()

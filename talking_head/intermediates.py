@@ -10,7 +10,7 @@ from .types import CoefficientTrack, FaceAsset
 
 
 def write_intermediates(folder: Path, asset: FaceAsset, track: CoefficientTrack) -> None:
-    """Texture, raw and final coefficients (.npy), their names and a plot of the main ones."""
+    """Texture, raw and final coefficients and the head pose (.npy), their names and a plot of the main ones."""
     import cv2
 
     from .plot import save_coefficient_plot
@@ -19,5 +19,7 @@ def write_intermediates(folder: Path, asset: FaceAsset, track: CoefficientTrack)
     cv2.imwrite(str(folder / "texture.png"), cv2.cvtColor(asset.texture.rgba, cv2.COLOR_RGBA2BGRA))
     np.save(folder / "coefficients_raw.npy", track.raw)
     np.save(folder / "coefficients_final.npy", track.final)
+    if track.head_pose is not None:
+        np.save(folder / "head_pose.npy", track.head_pose)  # (T, 5) yaw, pitch, roll deg; tx, ty IOD
     (folder / "coefficient_names.txt").write_text("\n".join(track.names) + "\n")
     save_coefficient_plot(track, folder / "coefficients.png")

@@ -23,7 +23,7 @@ from .types import CoefficientTrack, FaceAsset, GenerationResult, Photo
 
 Progress = Callable[[str, float], None]
 INTERMEDIATES = ("texture.png", "coefficients_raw.npy", "coefficients_final.npy", "coefficient_names.txt",
-                 "coefficients.png", "render_before_restoration.mp4")
+                 "coefficients.png", "head_pose.npy", "render_before_restoration.mp4")
 
 __all__ = ["FaceAnimator", "FaceAsset", "Progress", "TalkingHeadPipeline"]
 
@@ -41,6 +41,7 @@ class RenderJob:
         out: the output MP4.
         intermediate: the before-restoration MP4, or None.
         overwrite: ``out`` may replace an existing file.
+        head: (T, 5) head-pose deltas per frame (``motion/headpose.py``), or None (still).
     """
 
     asset: FaceAsset
@@ -51,6 +52,7 @@ class RenderJob:
     out: Path
     intermediate: Path | None
     overwrite: bool
+    head: np.ndarray | None = None
 
 
 def _reporter(progress: Progress | None, cancel: threading.Event | None) -> Progress:
@@ -245,7 +247,11 @@ class TalkingHeadPipeline:
         report("driver", 0.0)
         output = make_driver(config.driver, self, config).drive(request, lambda fraction: report("driver", fraction))
         report("driver", 1.0)
-        return output
+        from .motion.expression import keep_photo_expression
+
+        # Speech moves the mouth on top of the photo's own expression (a smile stays).
+        coeffs = keep_photo_expression(output.coeffs, request.names, request.base, request.driven)
+        return replace(output, coeffs=coeffs)
 
     def predict_coefficients(self, clip, base: np.ndarray, progress: Progress | None = None,
                              config: GenerationConfig | None = None) -> np.ndarray:
@@ -270,7 +276,11 @@ class TalkingHeadPipeline:
         return (normalise(checked.text) or None) if checked.text is not None else None, notes
 
     def motion(self, raw: np.ndarray, config: GenerationConfig) -> np.ndarray:
-        """Post-processes on the coefficient track: blinks, then raised-cosine smoothing.
+        """Post-processes on the coefficient track: raised-cosine smoothing, then blinks.
+
+        Blinks come after the smoothing: a blink's profile is already smooth
+        (``motion/blink.py``), and a 5-frame window would cut its 2-4 frame
+        closure to ~0.7, so the lids would never meet.
 
         Args:
             raw: (T, K) predicted coefficients.
@@ -280,10 +290,52 @@ class TalkingHeadPipeline:
         from .motion.blink import apply_blinks, blink_track
         from .motion.smoothing import smooth
 
-        driven = raw
+        final = np.clip(smooth(raw, config.smoothing), self.rig.lower, self.rig.upper)
         if config.blink:
-            driven = apply_blinks(raw, self.rig.names, blink_track(len(raw), config.fps, config.blink_seed))
-        return np.clip(smooth(driven, config.smoothing), self.rig.lower, self.rig.upper)
+            final = apply_blinks(final, self.rig.names, blink_track(len(raw), config.fps, config.blink_seed))
+        return np.clip(final, self.rig.lower, self.rig.upper)
+
+    def brows(self, raw: np.ndarray, clip, config: GenerationConfig, speech: np.ndarray | None = None) -> np.ndarray:
+        """Brow raises on emphasis (``motion/headpose.brow_track``), scaled by ``head_motion``.
+
+        Args:
+            raw: (T, K) driven coefficients.
+        Returns:
+            (T, K); unchanged when ``head_motion`` is 0 or the rig has no ``browInnerUp``.
+        """
+        if config.head_motion <= 0.0 or "browInnerUp" not in self.rig.names:
+            return raw
+        from .audio.loudness import frame_rms_db
+        from .motion.headpose import brow_track
+
+        level = frame_rms_db(clip.samples, clip.sample_rate, len(raw), config.fps)
+        speech = speech if speech is not None and len(speech) == len(raw) else None
+        raise_ = brow_track(level, config.fps, config.head_motion, config.seed, speech)
+        out = np.array(raw, dtype=np.float64)
+        column = self.rig.names.index("browInnerUp")
+        out[:, column] = out[:, column] + (1.0 - out[:, column]) * raise_
+        return out
+
+    def head_pose(self, clip, frames: int, config: GenerationConfig, speech: np.ndarray | None = None):
+        """The head-pose track from the speech, smoothed like the coefficients.
+
+        Args:
+            clip: decoded AudioClip.
+            frames: T.
+            speech: (T,) bool voice activity from the driver, when it has one.
+        Returns:
+            (T, 5) float64 (``motion/headpose.py``), or None when ``head_motion`` is 0.
+        """
+        if config.head_motion <= 0.0:
+            return None
+        from .audio.loudness import frame_rms_db
+        from .motion.headpose import head_pose_track
+        from .motion.smoothing import smooth
+
+        level = frame_rms_db(clip.samples, clip.sample_rate, frames, config.fps)
+        if speech is not None and len(speech) != frames:
+            speech = None
+        return smooth(head_pose_track(level, config.fps, config.head_motion, config.seed, speech), config.smoothing)
 
     def generate(
         self,
@@ -355,15 +407,17 @@ class TalkingHeadPipeline:
         raw = driven.coeffs
         notes.extend(driven.notes)
         with timings("smoothing"):
+            raw = self.brows(raw, clip, config, driven.speech)
             final = self.motion(raw, config)
-        track = CoefficientTrack(self.rig.names, raw, final, config.fps)
+            head = self.head_pose(clip, len(final), config, driven.speech)
+        track = CoefficientTrack(self.rig.names, raw, final, config.fps, head)
 
         intermediate = None
         if folder is not None:
             folder.mkdir(exist_ok=True)
             if plain is not None:
                 intermediate = check_output_path(folder / "render_before_restoration.mp4", True, inputs)
-        backend = self._render(RenderJob(asset, plain, final, config, str(audio), out, intermediate, overwrite),
+        backend = self._render(RenderJob(asset, plain, final, config, str(audio), out, intermediate, overwrite, head),
                                timings, report)
         if backend == "numpy" and config.backend == "auto":
             notes.append("OpenGL (EGL) could not start: frames were drawn by the slow NumPy fallback; "
@@ -427,20 +481,21 @@ class TalkingHeadPipeline:
                     for first in range(0, len(final), batch):
                         report("render", first / len(final))
                         rows = final[first : first + batch]
+                        heads = [None] * len(rows) if job.head is None else job.head[first : first + batch]
                         with timings("render"):
-                            frames = [animator.frame(row).rgb for row in rows]
+                            frames = [animator.frame(row, pose).rgb for row, pose in zip(rows, heads)]
                         before = frames
                         if restorer is not None:
                             from .restore.align import five_points
                             from .restore.restorer import restore_frames
 
                             with timings("restore_frames"):
-                                points = [five_points(animator.vertices(r)) for r in rows]
+                                points = [five_points(animator.vertices(r, p)) for r, p in zip(rows, heads)]
                                 frames = list(restore_frames(frames, points, restorer))
                         for index, frame in enumerate(frames):
                             writers[0].write(frame)
                             if plain_animator is not None:
-                                plain = before[index] if plain_animator is animator else plain_animator.frame(rows[index]).rgb
+                                plain = before[index] if plain_animator is animator else plain_animator.frame(rows[index], heads[index]).rgb
                                 writers[1].write(plain)
                     report("render", 1.0)
                     for writer in writers:

@@ -237,12 +237,16 @@ class CoefficientTrack:
             audio does not drive).
         final: (T, K) float64 after the post-processes (smoothing, blinks).
         fps: frames per second.
+        head_pose: (T, 5) float64 head-pose delta per frame after smoothing
+            (yaw, pitch, roll degrees; tx, ty inter-ocular distances), or None
+            when the head is still.
     """
 
     names: tuple[str, ...]
     raw: np.ndarray
     final: np.ndarray
     fps: float
+    head_pose: np.ndarray | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         _read_only(self, "raw", "final")

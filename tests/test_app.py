@@ -79,7 +79,8 @@ def generate(client, photo, audio, smoothing=2, size=256, transcript="", driver=
     from gradio_client import handle_file
 
     return client.predict(handle_file(str(photo)), handle_file(str(audio)), transcript, driver, mouth_motion,
-                          smoothing, True, True, "off", "auto", size, "crop", api_name="/generate", **kwargs)
+                          smoothing, True, True, "off", "auto", size, "crop", 1.0, 0, api_name="/generate",
+                          **kwargs)
 
 
 def test_generate_on_the_bundled_example(served, client):
@@ -153,7 +154,7 @@ def test_ablation_joins_variants_side_by_side(client, short_clip):
     from gradio_client import handle_file
 
     video, table = client.predict(handle_file(str(app.EXAMPLE_PHOTO)), handle_file(str(short_clip)), "", "audionet",
-                                  1.0, 0, True, True, "off", "auto", 256, "crop", ["mouth completion"],
+                                  1.0, 0, True, True, "off", "auto", 256, "crop", ["mouth completion"], 1.0, 0,
                                   api_name="/ablation")
     info = probe_video(video)
     assert table["headers"] == app.TABLE_HEADERS
@@ -251,6 +252,8 @@ def test_variants_name_each_config_once():
     assert labels(GenerationConfig(smoothing=6), ["smoothing"]) == ["no smoothing", "smoothing l=6"]
     configs = [config for _, config in variants_for(plain, ["smoothing", "mouth completion", "restoration"])]
     assert len(configs) == len(set(configs)) == 5
+    assert labels(GenerationConfig(), ["head motion"]) == ["head still", "head motion 1"]
+    assert labels(GenerationConfig(head_motion=0.5), ["head motion"]) == ["head still", "head motion 1", "as chosen"]
 
 
 @pytest.mark.parametrize("name,value,message", [

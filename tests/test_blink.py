@@ -151,3 +151,28 @@ def test_generate_blinks_before_smoothing_and_not_when_disabled(blink, speech, a
     base = track.raw[:, columns]
     np.testing.assert_allclose(track.final[:, columns], base + (1.0 - base) * expected[:, None], atol=1e-12)
     assert np.ptp(base, axis=0).max() == 0.0  # raw is the prediction, without blinks
+
+
+def test_rendered_blink_closes_the_eye_as_mediapipe_sees_it(pipeline, asset, detector):
+    """A blink at its deepest leaves <= 0.3 of the open eye (real blinks: 0.12-0.25)."""
+    from talking_head.eval.headmotion import eye_opening
+
+    names = list(pipeline.rig.names)
+    animator = pipeline.animator(asset)
+    open_coeffs = asset.reconstruction.expression.copy()
+    shut = open_coeffs.copy()
+    shut[[names.index("eyeBlink_L"), names.index("eyeBlink_R")]] = 1.0
+    opened = eye_opening(detector.detect_all(animator.frame(open_coeffs).rgb)[0][None])[0]
+    closed = eye_opening(detector.detect_all(animator.frame(shut).rgb)[0][None])[0]
+    assert (closed / opened).mean() <= 0.3, closed / opened
+
+
+def test_smoothing_does_not_weaken_blinks(pipeline):
+    from talking_head.config import GenerationConfig
+
+    names = list(pipeline.rig.names)
+    raw = np.zeros((250, len(names)))
+    final = pipeline.motion(raw, GenerationConfig(smoothing=4, blink_seed=3))
+    track = blink_track(250, 25.0, 3)
+    assert track.max() == 1.0
+    np.testing.assert_allclose(final[:, names.index("eyeBlink_L")], np.clip(track, 0, 1))

@@ -129,3 +129,30 @@ def test_models_are_cached_per_weights_and_device(tmp_path):
         custom = pipe.audionet(GenerationConfig(device="cpu", audionet=str(other)))
         assert custom is not shipped and pipe.audionet(GenerationConfig(device="cpu")) is shipped
         assert all(torch.equal(a, b) for a, b in zip(shipped.state_dict().values(), custom.state_dict().values()))
+
+
+def test_head_pose_and_brows_follow_the_head_motion_option(pipeline):
+    from dataclasses import replace
+
+    from talking_head.audio.decode import AudioClip
+    from talking_head.plot import plot_coefficients
+    from talking_head.types import CoefficientTrack
+
+    rate, seconds = 16000, 4.0
+    t = np.arange(int(rate * seconds)) / rate
+    # Syllable-like bursts with a pause: 4 Hz amplitude modulation of a 150 Hz tone.
+    samples = (0.3 * np.sin(2 * np.pi * 150 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 4 * t)) * (np.abs(t - 2) > 0.5))
+    clip = AudioClip(samples.astype(np.float32), rate)
+    frames = 100
+    still = replace(pipeline.config, head_motion=0.0)
+    raw = np.zeros((frames, len(pipeline.rig.names)))
+    assert pipeline.head_pose(clip, frames, still) is None
+    assert pipeline.brows(raw, clip, still) is raw
+    moving = replace(pipeline.config, head_motion=1.0, seed=7)
+    head = pipeline.head_pose(clip, frames, moving)
+    assert head.shape == (frames, 5) and np.abs(head[:, :3]).max() > 0.5
+    np.testing.assert_array_equal(head, pipeline.head_pose(clip, frames, moving))
+    brows = pipeline.brows(raw, clip, moving)[:, pipeline.rig.names.index("browInnerUp")]
+    assert 0.05 < brows.max() <= 0.4
+    figure = plot_coefficients(CoefficientTrack(pipeline.rig.names, raw, raw, 25.0, head))
+    assert any(axis.get_title().startswith("head pose") for axis in figure.axes)

@@ -1,7 +1,7 @@
 """Lip sync per driver on real talking videos (first frame as the photo, their own audio).
 
-For each video and driver: generate (blinks off, so only speech moves the
-face), re-detect the mouth on the output with MediaPipe, and compare it with
+For each video and driver: generate (blinks off and, unless ``--head-motion`` is
+given, the head still, so only speech moves the face), re-detect the mouth on the output with MediaPipe, and compare it with
 the real video's mouth: r at lag 0 and best within ±2 frames, amplitude ratio
 (std of opening, ours over real), share of silent frames (voice activity on the
 real audio) with our mouth closed, mouth-width variation, and seconds of
@@ -118,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-transcripts", action="store_true", help="ignore every transcript (phone loop)")
     parser.add_argument("--size", type=int, default=256, help="output size (the mouth is measured on it)")
     parser.add_argument("--json", type=Path, help="write every row here")
+    parser.add_argument("--head-motion", type=float, default=0.0,
+                        help="head motion of the generated videos (default 0: only the mouth moves)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the head motion")
     args = parser.parse_args(argv)
     texts = {}
     if args.transcripts:
@@ -125,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             if "\t" in line:
                 stem, text = line.split("\t", 1)
                 texts[stem] = text
-    base = GenerationConfig(size=args.size, blink=False)
+    base = GenerationConfig(size=args.size, blink=False, head_motion=args.head_motion, seed=args.seed)
     pipeline = TalkingHeadPipeline(base)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -176,3 +176,37 @@ def posed_vertices(
     """
     pose = recon.pose if pose is None else pose
     return pose.apply(mesh(recon, coeffs, rig))
+
+
+# The head turns about a point behind and below the nose (canonical cm; the
+# nose tip is at z = 7.5, the ears at z = -2.4): near the top of the neck, so
+# a nod moves the chin more than the forehead, and a turn moves the face
+# sideways over the neck, as real heads do.
+HEAD_PIVOT = np.array([0.0, -3.0, -2.0])
+
+
+def moved_pose(pose: RigidPose, delta: np.ndarray, interocular_px: float) -> RigidPose:
+    """The photo's pose with a head-pose delta applied on top.
+
+    The rotation turns the head about ``HEAD_PIVOT`` in its own frame:
+    ``c' = Rd (c - p) + p``, then ``x = s R c' + t + d``, where d is the
+    translation (tx, ty) in image pixels.
+
+    Args:
+        pose: the photo's rigid pose.
+        delta: (5,) yaw, pitch, roll degrees and tx, ty in inter-ocular distances
+            (``motion/headpose.py``).
+        interocular_px: the photo's inter-ocular distance in the same pixels as ``pose``.
+    Returns:
+        RigidPose; ``pose`` itself when ``delta`` is all zeros.
+    """
+    from ..motion.headpose import delta_rotation
+
+    delta = np.asarray(delta, dtype=np.float64)
+    if not delta.any():
+        return pose
+    turn = delta_rotation(*delta[:3])
+    rotation = pose.rotation @ turn
+    shift = np.array([delta[3], delta[4], 0.0]) * interocular_px
+    translation = pose.scale * pose.rotation @ (HEAD_PIVOT - turn @ HEAD_PIVOT) + pose.translation + shift
+    return RigidPose(scale=pose.scale, rotation=rotation, translation=translation)

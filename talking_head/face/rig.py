@@ -256,6 +256,9 @@ def rotate_y(points: np.ndarray, pivot: np.ndarray, degrees: float) -> np.ndarra
     return (points - pivot) @ rotation.T + pivot
 
 
+LID_PLATEAU = 0.4
+
+
 def eyelid_close(topology: Topology, upper, lower, sigma: float = 0.35) -> np.ndarray:
     """Blink: the upper lid moves onto the lower lid; the skin above follows,
     fading out with the distance to the lid; the lower lid stays.
@@ -275,7 +278,12 @@ def eyelid_close(topology: Topology, upper, lower, sigma: float = 0.35) -> np.nd
     lid = [np.interp(xs, up[up_order, 0], up[up_order, k]) for k in (1, 2)]
     drop = np.stack([np.zeros_like(xs), target[0] - lid[0], target[1] - lid[1]], axis=1)
     opening = float(np.mean(up[:, 1] - lo[:, 1]))
-    weight = falloff(v, upper, sigma) * smoothstep((v[:, 1] - target[0]) / opening)
+    # The lid skin just above the margin descends with it (a real upper lid
+    # unfolds from under the crease): a plateau of LID_PLATEAU cm before the
+    # falloff, so the closed eye is covered by lid skin rather than by the
+    # lash line stretched over the whole opening.
+    near = np.maximum(distance_to(v, upper) - LID_PLATEAU, 0.0)
+    weight = np.exp(-0.5 * (near / sigma) ** 2) * smoothstep((v[:, 1] - target[0]) / opening)
     weight[list(upper)] = 1.0
     # Each upper-lid landmark lands exactly on its partner below.
     drop[list(upper)] = lo - up

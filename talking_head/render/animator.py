@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..config import RenderConfig
-from ..face.reconstruct import posed_vertices
+from ..face.reconstruct import moved_pose, posed_vertices
 from ..face.rig import ExpressionRig
 from ..face.topology import Topology
 from ..types import FaceAsset, Framing, RenderedFrame
@@ -33,6 +33,18 @@ class FaceAnimator:
         self.background = crop_photo(asset.photo.rgb, self.framing)
         reference = posed_vertices(asset.reconstruction, asset.reconstruction.expression)
         self.reference_vertices = to_output(reference, self.framing)
+        from ..eval.metrics import interocular
+
+        self._interocular = float(interocular(asset.reconstruction.landmarks.points))
+        # A still head keeps the jaw-only field exactly; a moving one pins the
+        # frame border and the torso (render/warp.py).
+        field_operator = None
+        if getattr(config, "head_motion", 0.0) > 0.0:
+            from .warp import head_displacement_operator, person_mask
+
+            person = person_mask(self.background)
+            field_operator = lambda *args, **kwargs: head_displacement_operator(  # noqa: E731
+                *args, person=person, **kwargs)
         self.renderer = FaceRenderer(self.framing.size, topology, backend=config.backend)
         try:
             self.renderer.set_texture(asset.texture.rgba)
@@ -45,7 +57,8 @@ class FaceAnimator:
             else:
                 completer = DarkMouth()
             self.compositor = Compositor(self.background, self.reference_vertices, completer=completer,
-                                         surround=surround_photo(asset.photo.rgb, self.framing))
+                                         surround=surround_photo(asset.photo.rgb, self.framing),
+                                         field_operator=field_operator)
         except BaseException:
             self.renderer.close()
             raise
@@ -55,13 +68,17 @@ class FaceAnimator:
         """(height, width) of the frames."""
         return self.framing.size
 
-    def vertices(self, coeffs: np.ndarray) -> np.ndarray:
-        """(468, 3) output-frame vertices for (K,) expression coefficients."""
-        return to_output(posed_vertices(self.asset.reconstruction, coeffs), self.framing)
+    def vertices(self, coeffs: np.ndarray, head: np.ndarray | None = None) -> np.ndarray:
+        """(468, 3) output-frame vertices for (K,) expression coefficients and an
+        optional (5,) head-pose delta (``motion/headpose.py``)."""
+        recon = self.asset.reconstruction
+        pose = None if head is None else moved_pose(recon.pose, head, self._interocular)
+        return to_output(posed_vertices(recon, coeffs, pose), self.framing)
 
-    def frame(self, coeffs: np.ndarray) -> RenderedFrame:
-        """Render and composite one frame for (K,) expression coefficients."""
-        vertices = self.vertices(coeffs)
+    def frame(self, coeffs: np.ndarray, head: np.ndarray | None = None) -> RenderedFrame:
+        """Render and composite one frame for (K,) expression coefficients and
+        an optional (5,) head-pose delta."""
+        vertices = self.vertices(coeffs, head)
         return self.compositor.compose(self.renderer.render(vertices), vertices)
 
     def close(self) -> None:

@@ -223,7 +223,8 @@ def displacement_operator(
     grid: tuple[int, int],
     size: tuple[int, int],
     ring: float = 2.4,
-    pinned: tuple[bool, bool, bool, bool] = (True, True, True, True),
+    edges: tuple[bool, bool, bool, bool] = (True, True, True, True),
+    pinned: np.ndarray | None = None,
 ) -> np.ndarray:
     """Linear map from vertex displacements to a coarse displacement grid.
 
@@ -248,8 +249,10 @@ def displacement_operator(
             ``cv2.resize``, so a bilinear resize to (H, W) interpolates it.
         size: (H, W) of the frame.
         ring: where the field reaches zero, relative to the face half extents.
-        pinned: (top, bottom, left, right) frame edges whose nodes stay put
+        edges: (top, bottom, left, right) frame edges whose nodes stay put
             (where the photo ends there, so the warp never reads past it).
+        pinned: (gh * gw,) bool, more nodes held at zero where the mesh does
+            not cover them (``render/warp.py``: frame border, torso).
     Returns:
         (gh * gw, V) float32; ``(op @ d).reshape(gh, gw, 2)`` for d (V, 2).
     """
@@ -276,9 +279,11 @@ def displacement_operator(
     # Nodes on pinned frame edges stay put too: the warp then never reads
     # past the photo's end there.
     edge = np.zeros((gh, gw), bool)
-    for pin, side in zip(pinned, (np.s_[0, :], np.s_[-1, :], np.s_[:, 0], np.s_[:, -1])):
+    for pin, side in zip(edges, (np.s_[0, :], np.s_[-1, :], np.s_[:, 0], np.s_[:, -1])):
         edge[side] |= pin
     free = ~inside & (radius < ring) & ~edge.ravel()
+    if pinned is not None:
+        free &= ~np.asarray(pinned, dtype=bool)
 
     # Graph Laplacian of the 4-neighbour grid (missing neighbours at the frame
     # edge give the natural boundary condition).
@@ -356,6 +361,9 @@ class Compositor:
             ``DarkMouth(mouth_colour)``.
         surround: the photo around the frame (``surround_photo``), read by the
             background warp; without it the frame is all the photo there is.
+        field_operator: builds the displacement operator instead of the default, a
+            function ``(reference, triangles, grid, size) -> (gh * gw, V)``
+            (``render/warp.py`` for a moving head).
     """
 
     def __init__(
@@ -368,6 +376,7 @@ class Compositor:
         mouth_colour: tuple[int, int, int] = MOUTH_COLOUR,
         completer: MouthCompleter | None = None,
         surround: PhotoSurround | None = None,
+        field_operator=None,
     ):
         photo = np.asarray(photo)
         if photo.ndim != 3 or photo.shape[2] != 3 or photo.dtype != np.uint8:
@@ -386,8 +395,12 @@ class Compositor:
         if surround is None:
             surround = PhotoSurround(self.photo, 0, (0.0, 0.0, float(width), float(height)))
         self.surround = surround
-        self._operator = displacement_operator(reference, topology.triangles, self._grid, self.size,
-                                               pinned=surround.pinned(self.size))
+        if field_operator is None:
+            self._operator = displacement_operator(reference, topology.triangles, self._grid, self.size,
+                                                   edges=surround.pinned(self.size))
+        else:
+            # A moving head's field pins every frame edge (render/warp.py).
+            self._operator = field_operator(reference, topology.triangles, self._grid, self.size)
         xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
         self._base = np.ascontiguousarray(np.stack([xs, ys], axis=-1))
         # Warp maps into the surround image, and the range of photo pixels they may read.
