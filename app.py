@@ -494,6 +494,8 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         launch(build_demo(app), app.settings)
+    except KeyboardInterrupt:  # Ctrl+C or SIGTERM before Gradio's own loop took over
+        pass
     finally:
         app.close()
     return 0

@@ -108,10 +108,13 @@ def test_generate_on_the_bundled_example(served, client):
     assert any((folder / "talking_head.mp4").is_file() for folder in talking.root.iterdir())
 
 
-def test_only_gradio_cache_is_served(served, client, short_clip):
+def test_only_gradio_cache_is_served(served, client, short_clip, gradio_cache):
     """Outputs are served from Gradio's cache; the request folders and the repo are not."""
     talking, url = served
-    final = generate(client, app.EXAMPLE_PHOTO, short_clip)[2]
+    downloaded = Path(generate(client, app.EXAMPLE_PHOTO, short_clip)[2])
+    # The server's copy of the output in its cache (the client downloaded its own copy).
+    final = max(gradio_cache.rglob(downloaded.name), key=lambda path: path.stat().st_mtime)
+    assert final.read_bytes() == downloaded.read_bytes()
 
     def status(path) -> int:
         try:
@@ -474,3 +477,36 @@ def test_submit_and_cancel_flood_keeps_the_concurrency_limit(served_one, short_c
     # The server still serves after the flood.
     final = submit(url, app.EXAMPLE_PHOTO, short_clip).result(timeout=180)[2]
     assert probe_video(final).frames == 38
+
+
+def test_sigterm_stops_the_app_and_removes_its_folders(tmp_path, gradio_cache):
+    """`docker stop` / systemd send SIGTERM: the server exits and leaves no request folders behind."""
+    import signal
+    import sys
+
+    port = free_port()
+    env = dict(os.environ, GRADIO_SERVER_PORT=str(port), TMPDIR=str(tmp_path), GRADIO_TEMP_DIR=str(gradio_cache),
+               GRADIO_ANALYTICS_ENABLED="False")
+    server = subprocess.Popen([sys.executable, str(Path(app.__file__))], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        assert wait_until(lambda: list(tmp_path.glob(f"{app.ROOT_PREFIX}*")) or server.poll() is not None, 120)
+        root = list(tmp_path.glob(f"{app.ROOT_PREFIX}*"))[0]
+        (root / "request").mkdir()  # as a generate would leave it
+        up = lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).status == 200  # noqa: E731
+
+        def serving() -> bool:
+            try:
+                return up()
+            except OSError:
+                return False
+
+        assert wait_until(serving, 120), "the app did not start"
+        time.sleep(2)  # past launch(), into Gradio's serving loop
+        server.send_signal(signal.SIGTERM)
+        output, _ = server.communicate(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert server.returncode == 0, output[-2000:]
+    assert not root.exists()
