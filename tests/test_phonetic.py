@@ -166,3 +166,14 @@ def test_long_audio_is_decoded_in_chunks_cut_at_pauses(speech, monkeypatch):
     assert any("chunks" in n for n in track.notes)
     loop = phone_loop(audio, intervals)
     assert loop.phones[-1].end == pytest.approx(len(audio) / 16000, abs=0.02)
+
+
+def test_a_deaf_vad_does_not_silence_recognised_speech(speech, monkeypatch):
+    """Whisper and creaky voice can get no speech from the VAD (measured on real
+    clips); then the recogniser's own pauses are used, with a note."""
+    from talking_head.audio import vad
+
+    monkeypatch.setattr(vad, "speech_probability", lambda x, sample_rate=16000: np.zeros(-(-len(x) // 512), np.float32))
+    track = recognise(speech, TEXT)
+    assert track.mode == "alignment" and "voice-activity" in track.notes[-1]
+    assert sum(p.end - p.start for p in speech_phones(track)) > 2.0

@@ -99,10 +99,9 @@ def alignment_section(clips) -> None:
         totals["align"] += t2 - t1
         totals["vad"] += t3 - t2
         totals["audio"] += dur
-        speech = vad.speech_intervals(x)
         other = wrong_text(clips, k)
         try:
-            wrong = phonetic._gap(phonetic._align_chunk(x, phonetic._prepare_words(other)[0], 0.0), loop, speech, 0.0)
+            wrong = phonetic._gap(phonetic._align_chunk(x, phonetic._prepare_words(other)[0], 0.0), loop)
         except AlignmentError:
             wrong = None
         if aligned is None:
@@ -112,7 +111,7 @@ def alignment_section(clips) -> None:
         a, p = frame_labels(aligned.phones, n), frame_labels(loop.phones, n)
         va = phonetic.viseme_labels(aligned.phones, n, 100.0)
         vp = phonetic.viseme_labels(loop.phones, n, 100.0)
-        rows.append((corpus, path.name, dur, phonetic._gap(aligned, loop, speech, 0.0), wrong,
+        rows.append((corpus, path.name, dur, phonetic._gap(aligned, loop), wrong,
                      np.mean([u == v for u, v in zip(a, p)]), np.mean([u == v for u, v in zip(va, vp)])))
     print(f"{'corpus':9s} {'clip':42s} {'s':>5s} {'gap right':>9s} {'gap wrong':>9s} {'phone':>6s} {'viseme':>6s}")
     for corpus, name, dur, gap, wrong, ph, vi in rows:
