@@ -80,21 +80,24 @@ def wrong_text(clips, k: int) -> str:
 def alignment_section(clips) -> None:
     print("== 1-2. alignment vs phone loop, score gap, speed ==")
     rows = []
-    totals = {"align": 0.0, "loop": 0.0, "vad": 0.0, "audio": 0.0}
+    totals = {"align": 0.0, "loop": 0.0, "vad": 0.0, "audio": 0.0, "align_cpu": 0.0, "loop_cpu": 0.0, "vad_cpu": 0.0}
     for k, (corpus, path, text) in enumerate(clips):
         x = decode_audio(path, 16000).samples
         dur = len(x) / 16000
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         loop = phonetic._loop_chunk(x, 0.0)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         words, _ = phonetic._prepare_words(text)
         try:
             aligned = phonetic._align_chunk(x, words, 0.0)
         except AlignmentError:
             aligned = None
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         vad.speech_probability(x)
-        t3 = time.perf_counter()
+        t3, c3 = time.perf_counter(), time.process_time()
+        totals["loop_cpu"] += c1 - c0
+        totals["align_cpu"] += c2 - c1
+        totals["vad_cpu"] += c3 - c2
         totals["loop"] += t1 - t0
         totals["align"] += t2 - t1
         totals["vad"] += t3 - t2
@@ -132,8 +135,10 @@ def alignment_section(clips) -> None:
     print(f"right transcripts rejected by the limit: {int((gaps < -phonetic.MAX_SCORE_GAP).sum())}/{len(gaps)}; "
           f"wrong ones accepted: {int((wrongs >= -phonetic.MAX_SCORE_GAP).sum())}/{len(rows)}")
     audio = totals["audio"]
-    print(f"speed over {audio:.0f} s of audio (x real time): alignment {totals['align'] / audio:.3f}, "
-          f"phone loop {totals['loop'] / audio:.3f}, VAD {totals['vad'] / audio:.3f}")
+    print(f"speed over {audio:.0f} s of audio (x real time), wall clock on this (shared) machine: "
+          f"alignment {totals['align'] / audio:.3f}, phone loop {totals['loop'] / audio:.3f}, VAD {totals['vad'] / audio:.3f}; "
+          f"CPU time: alignment {totals['align_cpu'] / audio:.3f}, phone loop {totals['loop_cpu'] / audio:.3f}, "
+          f"VAD {totals['vad_cpu'] / audio:.3f}")
 
 
 def grid_truth(align_path: Path, n: int, fps: float) -> tuple[np.ndarray, np.ndarray]:
@@ -251,6 +256,48 @@ def non_english_section(data: Path) -> None:
           f"{len(labels)} distinct phones, {sum(p.label in ('M', 'B', 'P') for p in track.phones)} bilabials")
 
 
+ESPEAK_TEXTS = {
+    "en-us": "My mother made a big apple pie for the whole family on Sunday morning.",
+    "de": "Meine Mutter backt am Sonntagmorgen einen großen Apfelkuchen für die ganze Familie.",
+    "fr": "Ma mère a préparé une grande tarte aux pommes pour toute la famille dimanche matin.",
+    "es": "Mi madre preparó un gran pastel de manzana para toda la familia el domingo por la mañana.",
+    "ru": "Моя мама испекла большой яблочный пирог для всей семьи в воскресенье утром.",
+    "cmn": "我妈妈星期天早上为全家做了一个大苹果派。",
+}
+
+
+def espeak_section() -> None:
+    """Phone loop on espeak-ng speech against espeak's own phoneme timing
+    (viseme class per 10 ms frame). Synthetic speech is a poor test: the
+    acoustic model was trained on real voices and decodes espeak poorly even
+    in English, so these numbers are a floor, not a measure of real speech."""
+    from talking_head.audio.visemes import expand_segments
+    from talking_head.train.synth import EspeakSynth, espeak_available, resample_speed
+
+    if not espeak_available():
+        print("espeak-ng not available: skipped")
+        return
+    synth = EspeakSynth()
+    print("espeak-ng voices (synthetic; a floor, see the docstring): viseme agreement of the phone loop with "
+          "espeak's phonemes, share of espeak's bilabial frames where the loop has PBM")
+    for voice, text in ESPEAK_TEXTS.items():
+        if not synth.voices_ok(voice):
+            continue
+        utt = synth.say(text, voice)
+        x, scale = resample_speed(utt.samples, utt.sample_rate, 16000, 1.0)
+        n = int(len(x) / 160)
+        truth = ["sil"] * n
+        for vis, start, end in expand_segments(utt.segments):
+            for i in range(int(start * scale * 100), min(n, int(end * scale * 100))):
+                truth[i] = vis
+        track = phonetic.recognise(x, None)
+        got = phonetic.viseme_labels(track.phones, n, 100.0)
+        agree = np.mean([a == b for a, b in zip(truth, got)])
+        pbm = [g == "PBM" for t, g in zip(truth, got) if t == "PBM"]
+        print(f"  {voice:6s} {len(x) / 16000:4.1f} s: viseme agreement {agree:.2f}, bilabial frames found "
+              f"{np.mean(pbm) if pbm else float('nan'):.2f} ({len(pbm)} frames)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=Path("/work/shared/data"))
@@ -267,6 +314,7 @@ def main() -> int:
         silence_section(args.data, args.grid, clips_with_text(args.data, args.lj))
     if "nonenglish" not in skip:
         non_english_section(args.data)
+        espeak_section()
     return 0
 
 
