@@ -27,7 +27,7 @@ from pathlib import Path
 import cv2
 import gradio as gr
 
-from talking_head.config import GenerationConfig
+from talking_head.config import GenerationConfig, option_bounds, option_choices
 from talking_head.errors import TalkingHeadError
 from talking_head.face.export import front_facing_winding, write_obj
 from talking_head.face.reconstruct import mesh
@@ -43,7 +43,7 @@ STAGES = {  # share of the progress bar each stage fills, in order
     "analysis": (0.03, 0.06),
     "texture": (0.06, 0.10),
     "restore": (0.10, 0.14),
-    "audionet": (0.14, 0.20),
+    "driver": (0.14, 0.20),
     "render": (0.20, 1.00),
 }
 ABLATIONS = ("smoothing", "mouth completion", "restoration")
@@ -127,10 +127,12 @@ class TalkingHeadApp:
         shutil.rmtree(self.root, ignore_errors=True)
         self.pipeline.close()
 
-    def config(self, smoothing, mouth, blink, restore, restorer, size, framing) -> GenerationConfig:
+    def config(self, driver, mouth_motion, smoothing, mouth, blink, restore, restorer, size, framing) -> GenerationConfig:
         try:
             return replace(
                 self.pipeline.config,
+                driver=str(driver),
+                mouth_motion=float(mouth_motion),
                 smoothing=int(smoothing),
                 mouth=bool(mouth),
                 blink=bool(blink),
@@ -165,17 +167,18 @@ class TalkingHeadApp:
         return photo, audio
 
     # -- actions ------------------------------------------------------------
-    def generate(self, photo, audio, smoothing, mouth, blink, restore, restorer, size, framing,
-                 progress=gr.Progress()):
+    def generate(self, photo, audio, transcript, driver, mouth_motion, smoothing, mouth, blink, restore, restorer,
+                 size, framing, progress=gr.Progress()):
         import matplotlib.pyplot as plt
 
         photo, audio = self.check_inputs(photo, audio)
-        config = self.config(smoothing, mouth, blink, restore, restorer, size, framing)
+        config = self.config(driver, mouth_motion, smoothing, mouth, blink, restore, restorer, size, framing)
         folder = self.request_folder()
         try:
             result = self.pipeline.generate(
                 photo, audio, str(folder / "talking_head.mp4"), config=config,
                 intermediates=str(folder / "stages"), progress=ProgressReporter(progress),
+                transcript=_transcript_text(transcript),
             )
         except TalkingHeadError as error:
             raise friendly(str(error)) from None
@@ -203,13 +206,13 @@ class TalkingHeadApp:
                 bundle.write(folder / name, name)
         return str(archive)
 
-    def ablation(self, photo, audio, smoothing, mouth, blink, restore, restorer, size, framing, compare,
-                 progress=gr.Progress()):
+    def ablation(self, photo, audio, transcript, driver, mouth_motion, smoothing, mouth, blink, restore, restorer,
+                 size, framing, compare, progress=gr.Progress()):
         """Render the same input with post-processes off and on; one labelled video + a table."""
         from talking_head.ablation import compare_variants, variants_for
 
         photo, audio = self.check_inputs(photo, audio)
-        config = self.config(smoothing, mouth, blink, restore, restorer, size, framing)
+        config = self.config(driver, mouth_motion, smoothing, mouth, blink, restore, restorer, size, framing)
         chosen = [name for name in (compare or []) if name in ABLATIONS]
         if not chosen:
             raise friendly("Tick at least one post-process to compare.")
@@ -222,6 +225,7 @@ class TalkingHeadApp:
             video, rows = compare_variants(
                 self.pipeline, photo, audio, variants, folder,
                 progress=lambda index, _, stage, fraction: reporters[index](stage, fraction),
+                transcript=_transcript_text(transcript),
             )
         except TalkingHeadError as error:
             raise friendly(str(error)) from None
@@ -238,9 +242,17 @@ def _upload_path(value) -> str | None:
     return str(path)
 
 
+def _transcript_text(value) -> str | None:
+    """The "What is said" box: typed text only (the server never opens a path typed into it)."""
+    if value is None or not str(value).strip():
+        return None
+    return str(value)
+
+
 def _notes(result, config: GenerationConfig) -> str:
     lines = [f"**{result.frames} frames, {result.duration:.1f} s** of video "
-             f"({config.size} px, smoothing l={config.smoothing}, restoration {config.restore})."]
+             f"({config.size} px, {config.driver} driver, mouth motion {config.mouth_motion:g}, "
+             f"smoothing l={config.smoothing}, restoration {config.restore})."]
     compute = sum(v for k, v in result.timings.items() if k not in ("render",))
     lines.append(f"Took {compute:.1f} s ({compute / max(result.duration, 1e-9):.2f} s per second of video).")
     lines += [f"- {note}" for note in result.notes]
@@ -265,18 +277,32 @@ def build_demo(app: TalkingHeadApp | None = None) -> gr.Blocks:
                 audio = gr.Audio(label="Speech", sources=["upload", "microphone"], type="filepath", elem_id="audio")
                 if EXAMPLE_PHOTO.exists() and EXAMPLE_AUDIO.exists():
                     gr.Examples([[str(EXAMPLE_PHOTO), str(EXAMPLE_AUDIO)]], inputs=[photo, audio])
-                smoothing = gr.Slider(0, 10, value=defaults.smoothing, step=1, label="Smoothing window l (frames)",
+                transcript = gr.Textbox("", label="What is said (optional, English)", lines=2, max_lines=6,
+                                        placeholder="The words of the speech: the lips then follow every phone "
+                                                    "exactly (phonetic driver)", elem_id="transcript")
+                with gr.Row():
+                    driver = gr.Dropdown(list(option_choices(GenerationConfig, "driver")), value=defaults.driver,
+                                         label="Driver", info="phonetic: recognised or aligned phones; "
+                                         "audionet: the paper's network; loudness: baseline", elem_id="driver")
+                    lo, hi = option_bounds(GenerationConfig, "mouth_motion")
+                    mouth_motion = gr.Slider(lo, hi, value=defaults.mouth_motion, step=0.05, label="Mouth motion",
+                                             elem_id="mouth-motion")
+                lo, hi = option_bounds(GenerationConfig, "smoothing")
+                smoothing = gr.Slider(lo, hi, value=defaults.smoothing, step=1, label="Smoothing window l (frames)",
                                       elem_id="smoothing")
                 with gr.Row():
                     mouth = gr.Checkbox(value=defaults.mouth, label="Mouth completion")
                     blink = gr.Checkbox(value=defaults.blink, label="Blinks")
-                restore = gr.Radio(["off", "reference", "frames"], value=defaults.restore, label="Face restoration",
+                restore = gr.Radio(list(option_choices(GenerationConfig, "restore")), value=defaults.restore,
+                                   label="Face restoration",
                                    info="reference: the photo once (fast, no flicker); frames: every frame (slow)")
-                restorer = gr.Dropdown(["auto", "gfpgan", "realesrgan"], value=defaults.restorer, label="Restorer",
+                restorer = gr.Dropdown(list(option_choices(GenerationConfig, "restorer")), value=defaults.restorer,
+                                       label="Restorer",
                                        info="GFPGAN needs a one-time download; Real-ESRGAN works offline")
                 with gr.Row():
                     size = gr.Dropdown([256, 384, 512, 768], value=defaults.size, label="Size (px)", min_width=100)
-                    framing = gr.Radio(["crop", "full"], value=defaults.framing, label="Framing", min_width=100)
+                    framing = gr.Radio(list(option_choices(GenerationConfig, "framing")), value=defaults.framing,
+                                       label="Framing", min_width=100)
                 run = gr.Button("Generate", variant="primary", elem_id="generate")
             with gr.Column(scale=2):
                 with gr.Row():
@@ -294,7 +320,7 @@ def build_demo(app: TalkingHeadApp | None = None) -> gr.Blocks:
             run_ablation = gr.Button("Render the comparison", elem_id="run-ablation")
             ablation_video = gr.Video(label="Side by side", interactive=False, elem_id="ablation-video")
             table = gr.Dataframe(headers=TABLE_HEADERS, label="Measured", interactive=False, elem_id="ablation-table")
-        settings = [smoothing, mouth, blink, restore, restorer, size, framing]
+        settings = [transcript, driver, mouth_motion, smoothing, mouth, blink, restore, restorer, size, framing]
         # preprocess=False: uploads reach check_inputs as files, so a non-image gets our message.
         run.click(app.generate, [photo, audio, *settings], [texture, intermediate, final, plot, download, notes],
                   api_name="generate", preprocess=False, concurrency_id="pipeline",

@@ -90,6 +90,7 @@ def compare_variants(
     variants: list[tuple[str, GenerationConfig]],
     folder: Path,
     progress: Callable[[int, int, str, float], None] | None = None,
+    transcript: str | None = None,
 ) -> tuple[Path, list[dict]]:
     """Generate every variant, measure it, and join them side by side.
 
@@ -104,7 +105,8 @@ def compare_variants(
     for index, (label, config) in enumerate(variants):
         report = (lambda stage, fraction, i=index: progress(i, len(variants), stage, fraction)) if progress else None
         start = time.perf_counter()
-        result = pipeline.generate(photo, audio, str(folder / f"variant_{index}.mp4"), config=config, progress=report)
+        result = pipeline.generate(photo, audio, str(folder / f"variant_{index}.mp4"), config=config, progress=report,
+                                   transcript=transcript)
         seconds = time.perf_counter() - start
         measured = evaluate_video(result.video)
         videos.append(result.video)

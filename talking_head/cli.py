@@ -7,44 +7,28 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 
-from .config import (BACKENDS, DEVICES, DRIVERS, FRAMINGS, RESTORE_MODES, RESTORERS, TEXTURE_MODES, GenerationConfig,
-                     RenderConfig)
+from .config import GenerationConfig, RenderConfig
 from .errors import InputError, OutputPathError, TalkingHeadError
+from .options import add_config_options, config_from_args
 
 
-def _render_options(parser: argparse.ArgumentParser, texture: bool = True, frame: bool = True) -> None:
-    defaults = RenderConfig()
-    if texture:
-        parser.add_argument("--texture-size", type=int, default=defaults.texture_size, help="UV texture side in texels")
-        parser.add_argument("--texture-mode", choices=TEXTURE_MODES, default=defaults.texture_mode,
-                            help="dense: every texel samples the photo (default); paper: vertex colours")
-    if frame:
-        parser.add_argument("--size", type=int, default=defaults.size,
-                            help="output size in px: the square's side (crop) or the long side (full)")
-        parser.add_argument("--framing", choices=FRAMINGS, default=defaults.framing,
-                            help="crop: square around the face; full: the whole photo")
-        parser.add_argument("--fps", type=float, default=defaults.fps, help="frames per second")
-        parser.add_argument("--backend", choices=BACKENDS, default=defaults.backend,
-                            help="renderer: OpenGL (EGL, GPU when present) or NumPy")
-    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+TEXTURE_OPTIONS = ("texture_size", "texture_mode")
 
 
 def _config(args: argparse.Namespace, kind: type = RenderConfig) -> RenderConfig:
-    names = {f.name for f in fields(kind)}
     try:
-        return kind(**{k: v for k, v in vars(args).items() if k in names})
+        return config_from_args(args, kind)
     except ValueError as error:
         raise InputError(str(error)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m talking_head",
+        prog="talking-head",
         description="Talking-head videos from one photo (Lv et al., ACM MM 2022).",
     )
     commands = parser.add_subparsers(dest="command", required=True)
@@ -56,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     texture.add_argument("--photo", required=True, type=Path, help="portrait photo (JPEG, PNG, WebP)")
     texture.add_argument("--out", required=True, type=Path, help="output folder (created; its parent must exist)")
-    _render_options(texture, frame=False)
+    add_config_options(texture, RenderConfig, only=TEXTURE_OPTIONS)
+    texture.add_argument("--overwrite", action="store_true", help="replace existing outputs")
 
     animate = commands.add_parser(
         "animate",
@@ -66,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     animate.add_argument("--photo", required=True, type=Path, help="portrait photo")
     animate.add_argument("--coeffs", required=True, type=Path, help=".npy array, frames x K")
     animate.add_argument("--out", required=True, type=Path, help="output .mp4")
-    _render_options(animate)
+    add_config_options(animate, RenderConfig)
+    animate.add_argument("--overwrite", action="store_true", help="replace existing outputs")
 
     generate = commands.add_parser(
         "generate",
@@ -77,27 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--audio", required=True, type=Path,
                           help="speech: WAV, MP3, M4A/AAC, OGG/Opus, WebM, FLAC, or a video's audio track")
     generate.add_argument("--out", required=True, type=Path, help="output .mp4 (its folder must exist)")
-    defaults = GenerationConfig()
-    generate.add_argument("--smoothing", type=int, default=defaults.smoothing,
-                          help="raised-cosine smoothing half window l in frames, 0-10")
-    generate.add_argument("--device", choices=DEVICES, default=defaults.device, help="AudioNet device")
-    generate.add_argument("--max-audio-seconds", type=float, default=defaults.max_audio_seconds,
-                          help="refuse longer audio")
-    generate.add_argument("--audionet", type=str, default=None, help="AudioNet weights (default: shipped)")
-    generate.add_argument("--driver", choices=DRIVERS, default=defaults.driver,
-                          help="audionet (default), or loudness: the baseline that opens the jaw with the RMS level")
-    generate.add_argument("--no-mouth", dest="mouth", action="store_false",
-                          help="leave the mouth opening dark instead of rendering teeth and tongue (ablation)")
-    generate.add_argument("--no-blink", dest="blink", action="store_false", help="no automatic blinks")
-    generate.add_argument("--blink-seed", type=int, default=defaults.blink_seed, help="seed of the blink timing")
-    generate.add_argument("--restore", choices=RESTORE_MODES, default=defaults.restore,
-                          help="face restoration: off; reference = restore the photo once before texture sampling "
-                               "(no flicker); frames = restore every frame (the paper's way, slow on CPU)")
-    generate.add_argument("--restorer", choices=RESTORERS, default=defaults.restorer,
-                          help="auto = GFPGAN v1.4 if downloaded (see `weights`), else Real-ESRGAN x4plus (offline)")
+    generate.add_argument("--transcript", default=None, metavar="TEXT_OR_FILE",
+                          help="what is said (English), as text or a UTF-8 text file: the phonetic driver aligns "
+                               "it to the audio for exact lip timing; if it does not match the audio, the phones "
+                               "are recognised instead (with a note)")
+    add_config_options(generate, GenerationConfig)
     generate.add_argument("--intermediates", type=Path, default=None,
                           help="folder for the texture, raw/final coefficients (.npy) and their plot")
-    _render_options(generate)
+    generate.add_argument("--overwrite", action="store_true", help="replace an existing output")
 
     evaluate = commands.add_parser(
         "evaluate",
@@ -121,16 +94,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--real-videos", type=Path, help="folder of real talking videos (.mp4 with audio)")
     bench.add_argument("--out", type=Path, default=Path("bench_report"), help="report folder (created)")
-    bench.add_argument("--device", choices=DEVICES, default="auto", help="AudioNet and restorer device")
+    add_config_options(bench, GenerationConfig, only=("device",))
     bench.add_argument("--frames-mode", action="store_true",
                        help="also time per-frame restoration (slow on a CPU: seconds per frame)")
     bench.add_argument("--quick", action="store_true", help="memory at 10 s and 1 min only")
 
     commands.add_parser("rig-names", help="print the expression rig's blendshape names, one per line")
-    commands.add_parser("weights", help="list or fetch restorer weights (weights list | weights fetch NAME)",
-                        add_help=False)
-    commands.add_parser("train-audionet", help="train AudioNet on sharded feature/target data (see assets/audionet)",
-                        add_help=False)
+    from .restore.weights import add_weights_arguments
+    from .train.config import TRAIN_DESCRIPTION, add_train_arguments
+
+    add_weights_arguments(commands.add_parser(
+        "weights", help="list or fetch restorer weights", description="List or fetch restorer weights."))
+    add_train_arguments(commands.add_parser(
+        "train-audionet", help="train AudioNet on sharded feature/target data (see assets/audionet)",
+        description=TRAIN_DESCRIPTION))
     return parser
 
 
@@ -210,8 +187,12 @@ def run_animate(args: argparse.Namespace) -> int:
 
 
 def run_generate(args: argparse.Namespace) -> int:
+    from .audio.transcript import read_transcript
     from .pipeline import TalkingHeadPipeline
 
+    transcript = read_transcript(args.transcript)  # text or a file; refused here before any work
+    for note in transcript.notes:
+        print(f"note: {note}", file=sys.stderr)
     pipeline = TalkingHeadPipeline(_config(args, GenerationConfig))
     stages: dict[str, int] = {}
 
@@ -222,7 +203,7 @@ def run_generate(args: argparse.Namespace) -> int:
 
     try:
         result = pipeline.generate(args.photo, str(args.audio), str(args.out), overwrite=args.overwrite,
-                                   intermediates=args.intermediates, progress=progress)
+                                   intermediates=args.intermediates, progress=progress, transcript=transcript.text)
     finally:
         print(file=sys.stderr)
         pipeline.close()
@@ -278,20 +259,25 @@ def run_rig_names(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_weights(args: argparse.Namespace) -> int:
+    from .restore.weights import run_weights as run
+
+    return run(args)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from .train.loop import run_train as run
+
+    return run(args)
+
+
 COMMANDS = {"texture": run_texture, "animate": run_animate, "generate": run_generate,
-            "evaluate": run_evaluate, "bench": run_bench, "rig-names": run_rig_names}
+            "evaluate": run_evaluate, "bench": run_bench, "rig-names": run_rig_names,
+            "weights": run_weights, "train-audionet": run_train}
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["weights"]:
-        from .restore.weights import weights_main
-
-        return weights_main(argv[1:])
-    if argv[:1] == ["train-audionet"]:
-        from .train.loop import train_main
-
-        return train_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)

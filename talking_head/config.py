@@ -1,50 +1,122 @@
-"""Configuration dataclasses (no I/O). Field comments are the CLI's help."""
+"""Configuration dataclasses (no I/O): the single source of truth for options.
+
+Every user-facing option is a field declared with ``option(...)``, whose
+metadata carries its help text, its allowed values (``choices``) or range
+(``bounds``) and whether it appears on the command line. The CLI's flags
+(``talking_head/options.py``), the app's choices and the validation in
+``__post_init__`` are all generated from these declarations, so an option is
+typed once.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any
 
 FRAMINGS = ("crop", "full")
 TEXTURE_MODES = ("dense", "paper")
 BACKENDS = ("auto", "gl", "numpy")
+DEVICES = ("auto", "cpu", "cuda")
+RESTORE_MODES = ("off", "reference", "frames")
+RESTORERS = ("auto", "gfpgan", "realesrgan")
+# The drivers' names; ``talking_head/drivers/__init__.py`` holds the table of
+# implementations (a test checks that both agree).
+DRIVERS = ("phonetic", "audionet", "loudness")
+
+
+def option(default: Any, help: str, *, choices: tuple | None = None, bounds: tuple | None = None,
+           cli: bool = True, even: bool = False, off: str | None = None) -> Any:
+    """A config field with the metadata that generates its flag, UI choice and check.
+
+    Args:
+        default: the default value (its type is the option's type).
+        help: one line for ``--help`` and the app.
+        choices: allowed values.
+        bounds: (lowest, highest) allowed, inclusive.
+        cli: False hides it from the command line.
+        even: the value must be even (video sizes).
+        off: help of the ``--no-...`` flag of a boolean that defaults to True.
+    """
+    return field(default=default, metadata={"help": help, "choices": choices, "bounds": bounds, "cli": cli,
+                                            "even": even, "off": off})
+
+
+def check_options(config: Any) -> None:
+    """Validate every ``option`` field of a config against its metadata.
+
+    Raises:
+        ValueError: naming the option and what it accepts.
+    """
+    for spec in fields(config):
+        meta = spec.metadata
+        if "help" not in meta:
+            continue
+        value = getattr(config, spec.name)
+        if value is None:
+            continue
+        if meta["choices"] is not None and value not in meta["choices"]:
+            raise ValueError(f"{spec.name} must be one of {', '.join(map(str, meta['choices']))}; got {value!r}")
+        if meta["bounds"] is not None:
+            lo, hi = meta["bounds"]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"{spec.name} must be a number within {lo}..{hi}; got {value!r}")
+            if not lo <= value <= hi:
+                raise ValueError(f"{spec.name} must be within {lo}..{hi}; got {value}")
+        if meta["even"] and value % 2:
+            raise ValueError(f"{spec.name} must be even; got {value}")
+
+
+def option_fields(kind: type) -> list:
+    """The ``option`` fields of a config class, in declaration order."""
+    return [f for f in fields(kind) if "help" in f.metadata]
+
+
+def option_default(kind: type, name: str) -> Any:
+    """Declared default of one option."""
+    spec = next(f for f in fields(kind) if f.name == name)
+    return spec.default if spec.default is not MISSING else spec.default_factory()
+
+
+def option_choices(kind: type, name: str) -> tuple:
+    """Allowed values of one option (for the app's radios and dropdowns)."""
+    spec = next(f for f in fields(kind) if f.name == name)
+    return tuple(spec.metadata["choices"] or ())
+
+
+def option_bounds(kind: type, name: str) -> tuple:
+    """(lowest, highest) of one numeric option (for the app's sliders)."""
+    spec = next(f for f in fields(kind) if f.name == name)
+    return tuple(spec.metadata["bounds"])
 
 
 @dataclass(frozen=True)
 class RenderConfig:
     """How the face is sampled, rendered and framed."""
 
-    size: int = 512  # output size in px: the square's side for crop, the long side for full
-    framing: str = "crop"  # crop: square around the face; full: the whole photo
-    texture_size: int = 1024  # side of the square UV texture in texels
-    texture_mode: str = "dense"  # dense: every texel samples the photo; paper: vertex colours
-    backend: str = "auto"  # renderer: auto (OpenGL if it starts, else NumPy), gl, numpy
-    fps: float = 25.0  # frames per second of the output video
+    size: int = option(512, "output size in px: the square's side (crop) or the long side (full)",
+                       bounds=(64, 2048), even=True)
+    framing: str = option("crop", "crop: square around the face; full: the whole photo", choices=FRAMINGS)
+    texture_size: int = option(1024, "side of the square UV texture in texels", bounds=(64, 4096))
+    texture_mode: str = option("dense", "dense: every texel samples the photo; paper: vertex colours",
+                               choices=TEXTURE_MODES)
+    backend: str = option("auto", "renderer: auto (OpenGL if it starts, else NumPy), gl, numpy", choices=BACKENDS)
+    fps: float = option(25.0, "frames per second of the output video", bounds=(1, 120))
 
     def __post_init__(self) -> None:
-        if self.framing not in FRAMINGS:
-            raise ValueError(f"framing must be one of {FRAMINGS}, got {self.framing!r}")
-        if self.texture_mode not in TEXTURE_MODES:
-            raise ValueError(f"texture_mode must be one of {TEXTURE_MODES}, got {self.texture_mode!r}")
-        if self.backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
-        if not 64 <= self.size <= 2048 or self.size % 2:
-            raise ValueError(f"size must be even and within 64..2048, got {self.size}")
-        if not 64 <= self.texture_size <= 4096:
-            raise ValueError(f"texture_size must be within 64..4096, got {self.texture_size}")
-        if not 1 <= self.fps <= 120:
-            raise ValueError(f"fps must be within 1..120, got {self.fps}")
-
-
-DEVICES = ("auto", "cpu", "cuda")
-RESTORE_MODES = ("off", "reference", "frames")
-RESTORERS = ("auto", "gfpgan", "realesrgan")
-DRIVERS = ("audionet", "loudness")
+        check_options(self)
 
 
 @dataclass(frozen=True)
 class GenerationConfig(RenderConfig):
-    """Everything `generate` needs besides the inputs."""
+    """Everything `generate` needs besides the inputs (photo, audio, transcript)."""
 
+    # Default driver: chosen by measurement (tools/eval_drivers.py), see README "Drivers".
+    driver: str = option("audionet", "what moves the mouth: phonetic (timed phones from a real-speech recogniser, "
+                         "aligned to the transcript when given), audionet (the paper's network on MFCC windows), "
+                         "loudness (baseline: the jaw follows the RMS level)", choices=DRIVERS)
+    mouth_motion: float = option(1.0, "mouth motion intensity: 0.5 (subtle) to 1.5 (pronounced); 1 = calibrated "
+                                 "to real speakers", bounds=(0.5, 1.5))
     # Raised-cosine half window l in frames (0 = off, up to 10). Default 2, by
     # measurement (tools/smoothing_sweep.py, 4 real videos): mouth jitter of the
     # re-detected landmarks falls from 0.0154 (l=0) to 0.0074 (l=2) and 0.0048
@@ -52,28 +124,19 @@ class GenerationConfig(RenderConfig):
     # 0.51/0.52/0.58, talk_d 0.33/0.33/0.34). Beyond l=2 the 5-frame (200 ms)
     # window outgrows a syllable and blinks no longer close (peak 0.72 at l=2,
     # 0.53 at l=4), so l=2 takes most of the jitter gain.
-    smoothing: int = 2
-    device: str = "auto"  # AudioNet device: auto (CUDA when present), cpu, cuda
-    max_audio_seconds: float = 600.0  # longer audio is refused with a clear message
-    audionet: str | None = None  # path to AudioNet weights; None = the shipped ones
-    restore: str = "off"  # face restoration: off, reference (the photo once), frames (every frame)
-    restorer: str = "auto"  # auto (GFPGAN if downloaded, else Real-ESRGAN), gfpgan, realesrgan
-    driver: str = "audionet"  # audionet, or loudness (the baseline: jaw follows the RMS level)
-    mouth: bool = True  # draw the mouth interior (teeth, tongue); False leaves the opening dark
-    blink: bool = True  # add natural eye blinks
-    blink_seed: int = 0  # seed of the blink timing
+    smoothing: int = option(2, "raised-cosine smoothing half window l in frames, 0-10", bounds=(0, 10))
+    device: str = option("auto", "AudioNet and restorer device: auto (CUDA when present), cpu, cuda", choices=DEVICES)
+    max_audio_seconds: float = option(600.0, "refuse longer audio", bounds=(0.1, 86400.0))
+    audionet: str | None = option(None, "AudioNet weights (.pt); default: the shipped ones")
+    restore: str = option("off", "face restoration: off; reference = restore the photo once before texture sampling "
+                          "(no flicker); frames = restore every frame (the paper's way, slow on CPU)",
+                          choices=RESTORE_MODES)
+    restorer: str = option("auto", "auto = GFPGAN v1.4 if downloaded (see `weights`), else Real-ESRGAN x4plus "
+                           "(offline)", choices=RESTORERS)
+    mouth: bool = option(True, "draw the mouth interior (teeth, tongue)",
+                         off="leave the mouth opening dark instead of drawing teeth and tongue (ablation)")
+    blink: bool = option(True, "add natural eye blinks", off="no automatic blinks")
+    blink_seed: int = option(0, "seed of the blink timing", bounds=(0, 2**31 - 1))
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not 0 <= self.smoothing <= 10:
-            raise ValueError(f"smoothing must be within 0..10, got {self.smoothing}")
-        if self.device not in DEVICES:
-            raise ValueError(f"device must be one of {DEVICES}, got {self.device!r}")
-        if self.max_audio_seconds <= 0:
-            raise ValueError("max_audio_seconds must be positive")
-        if self.restore not in RESTORE_MODES:
-            raise ValueError(f"restore must be one of {RESTORE_MODES}, got {self.restore!r}")
-        if self.driver not in DRIVERS:
-            raise ValueError(f"driver must be one of {DRIVERS}, got {self.driver!r}")
-        if self.restorer not in RESTORERS:
-            raise ValueError(f"restorer must be one of {RESTORERS}, got {self.restorer!r}")

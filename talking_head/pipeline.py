@@ -234,39 +234,62 @@ class TalkingHeadPipeline:
             raise InputError(f"Coefficients contain NaN or infinite values in {bad} frame(s)")
         return np.clip(coeffs, self.rig.lower, self.rig.upper)
 
-    def predict_coefficients(
-        self, clip, base: np.ndarray, progress: Progress | None = None, config: GenerationConfig | None = None
-    ) -> np.ndarray:
-        """AudioNet over the audio, streamed window batch by window batch.
+    def drive(
+        self,
+        clip,
+        base: np.ndarray,
+        transcript: str | None = None,
+        progress: Progress | None = None,
+        config: GenerationConfig | None = None,
+    ):
+        """Speech -> coefficients through the driver named by ``config.driver``.
 
         Args:
             clip: decoded AudioClip.
-            base: (K,) coefficients for the columns AudioNet does not drive
-                (the photo's own expression).
+            base: (K,) the photo's own expression, kept in the columns speech
+                does not drive.
+            transcript: what is said (normalised text), or None.
         Returns:
-            (T, K) float64 with T = frame_count(clip.duration, fps).
+            A ``DriverOutput`` whose coeffs are (T, K) float64 with
+            T = frame_count(clip.duration, fps).
         """
-        from .audio.audionet import predict
-        from .audio.features import frame_count, iter_feature_windows
+        from .audio.features import frame_count
+        from .audio.visemes import audio_driven_names
+        from .drivers import DriveRequest, make_driver
 
         config = config or self.config
         report = progress or (lambda stage, fraction: None)
-        total = frame_count(clip.duration, config.fps)
-        if config.driver == "loudness":
-            from .audio.loudness import loudness_coefficients, loudness_track
+        request = DriveRequest(
+            clip=clip, frames=frame_count(clip.duration, config.fps), fps=config.fps, names=tuple(self.rig.names),
+            driven=audio_driven_names(self.rig.names), base=np.asarray(base, dtype=np.float64),
+            transcript=transcript, intensity=config.mouth_motion,
+        )
+        report("driver", 0.0)
+        output = make_driver(config.driver, self, config).drive(request, lambda fraction: report("driver", fraction))
+        report("driver", 1.0)
+        return output
 
-            opening = loudness_track(clip.samples, clip.sample_rate, total, config.fps)
-            report("audionet", 1.0)
-            return loudness_coefficients(opening, self.rig.names, base)
-        net = self.audionet(config)
-        columns = [self.rig.index(name) for name in net.config.names]
-        coeffs = np.tile(np.asarray(base, dtype=np.float64), (total, 1))
-        done = 0
-        for batch in iter_feature_windows(clip, fps=config.fps, chunk_frames=500):
-            coeffs[done : done + len(batch), columns] = predict(net, batch)
-            done += len(batch)
-            report("audionet", done / total)
-        return coeffs
+    def predict_coefficients(self, clip, base: np.ndarray, progress: Progress | None = None,
+                             config: GenerationConfig | None = None) -> np.ndarray:
+        """(T, K) coefficients of ``drive`` without a transcript (kept for callers of the old API)."""
+        return self.drive(clip, base, None, progress, config).coeffs
+
+    def transcript(self, text: str | None, config: GenerationConfig) -> tuple[str | None, tuple[str, ...]]:
+        """The transcript to align (normalised), with notes. Text only: files are the CLI's business.
+
+        Raises:
+            InputError: a transcript too long to use.
+        """
+        if text is None:
+            return None, ()
+        from .audio.transcript import normalise, transcript_from_text
+
+        checked = transcript_from_text(str(text))
+        notes = checked.notes
+        if checked.text is not None and config.driver != "phonetic":
+            notes = notes + (f"the transcript is used by the phonetic driver only; the {config.driver} driver "
+                             "ignored it",)
+        return (normalise(checked.text) or None) if checked.text is not None else None, notes
 
     def motion(self, raw: np.ndarray, config: GenerationConfig) -> np.ndarray:
         """Post-processes on the coefficient track: blinks, then raised-cosine smoothing.
@@ -293,8 +316,14 @@ class TalkingHeadPipeline:
         intermediates: str | None = None,
         progress: Progress | None = None,
         config: GenerationConfig | None = None,
+        transcript: str | None = None,
     ) -> GenerationResult:
         """Photo + audio -> MP4 (H.264 + AAC) at ``out``.
+
+        ``transcript`` (text; the CLI reads ``--transcript FILE`` itself) is what is said:
+        the phonetic driver aligns it to the audio for exact phone timing and
+        falls back to recognising the phones (with a note) when it does not
+        match the audio. Other drivers ignore it.
 
         Frames stream to the encoder; only the (T, K) coefficient track is held
         in memory. Files appear only when complete. With ``intermediates`` the
@@ -311,11 +340,12 @@ class TalkingHeadPipeline:
         config = config or self.config
         report = progress or (lambda stage, fraction: None)
         out = check_output_path(out, overwrite)
+        transcript, transcript_notes = self.transcript(transcript, config)
         folder = Path(intermediates) if intermediates else None
         if folder is not None and not folder.parent.is_dir():
             raise InputError(f"Parent folder of --intermediates does not exist: {folder.parent}")
         timings: dict[str, float] = {}
-        notes: list[str] = []
+        notes: list[str] = list(transcript_notes)
 
         start = time.perf_counter()
         report("audio", 0.0)
@@ -333,8 +363,10 @@ class TalkingHeadPipeline:
             plain = asset if config.restore == "frames" else self.analyse(photo, None, replace(config, restore="off"))
 
         start = time.perf_counter()
-        raw = self.predict_coefficients(clip, asset.reconstruction.expression, progress, config)
-        timings["audionet"] = time.perf_counter() - start
+        driven = self.drive(clip, asset.reconstruction.expression, transcript, progress, config)
+        raw = driven.coeffs
+        notes.extend(driven.notes)
+        timings["driver"] = time.perf_counter() - start
         start = time.perf_counter()
         final = self.motion(raw, config)
         timings["smoothing"] = time.perf_counter() - start

@@ -72,11 +72,12 @@ def short_clip(tmp_path_factory) -> Path:
     return out
 
 
-def generate(client, photo, audio, smoothing=2, size=256, **kwargs):
+def generate(client, photo, audio, smoothing=2, size=256, transcript="", driver="audionet", mouth_motion=1.0,
+             **kwargs):
     from gradio_client import handle_file
 
-    return client.predict(handle_file(str(photo)), handle_file(str(audio)), smoothing, True, True, "off", "auto",
-                          size, "crop", api_name="/generate", **kwargs)
+    return client.predict(handle_file(str(photo)), handle_file(str(audio)), transcript, driver, mouth_motion,
+                          smoothing, True, True, "off", "auto", size, "crop", api_name="/generate", **kwargs)
 
 
 def test_generate_on_the_bundled_example(served, client):
@@ -97,7 +98,7 @@ def test_generate_on_the_bundled_example(served, client):
     assert 0.2 < (rgba[..., 3] > 0).mean() < 0.95  # the face's UV island, not an empty or full square
     assert plot["type"] == "matplotlib" and plot["plot"].startswith("data:image/")
     assert set(zipfile.ZipFile(mesh_zip).namelist()) == {"face.obj", "face.mtl", "texture.png"}
-    assert "218 frames" in notes and "256 px, smoothing l=2" in notes
+    assert "218 frames" in notes and "256 px, audionet driver" in notes and "smoothing l=2" in notes
 
     # The pipeline wrote into one request folder of the app's own temporary root.
     talking, _ = served
@@ -149,8 +150,9 @@ def test_old_request_folders_are_swept(served):
 def test_ablation_joins_variants_side_by_side(client, short_clip):
     from gradio_client import handle_file
 
-    video, table = client.predict(handle_file(str(app.EXAMPLE_PHOTO)), handle_file(str(short_clip)), 0, True, True,
-                                  "off", "auto", 256, "crop", ["mouth completion"], api_name="/ablation")
+    video, table = client.predict(handle_file(str(app.EXAMPLE_PHOTO)), handle_file(str(short_clip)), "", "audionet",
+                                  1.0, 0, True, True, "off", "auto", 256, "crop", ["mouth completion"],
+                                  api_name="/ablation")
     info = probe_video(video)
     assert table["headers"] == app.TABLE_HEADERS
     assert [row[0] for row in table["data"]] == ["dark mouth", "mouth completion"]
@@ -231,3 +233,14 @@ def test_settings_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("TALKING_HEAD_MAX_AUDIO_SECONDS", "30")
     monkeypatch.setenv("TALKING_HEAD_OUTPUT_TTL", "60")
     assert app.AppSettings.from_env() == app.AppSettings(2, "10mb", 30.0, 60.0)
+
+
+def test_phonetic_driver_with_a_transcript_and_a_path_typed_as_text(client, short_clip):
+    # The box is text: a path typed into it is aligned as words, never opened by the server.
+    secret = Path("/etc/hostname")
+    *_, notes = generate(client, app.EXAMPLE_PHOTO, short_clip, transcript=str(secret), driver="phonetic",
+                         mouth_motion=1.3)
+    assert "phonetic driver, mouth motion 1.3" in notes
+    assert "recognised from the audio alone" in notes  # "etc hostname" does not match the speech
+    if secret.is_file() and secret.read_text().strip():
+        assert secret.read_text().strip() not in notes

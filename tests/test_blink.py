@@ -133,8 +133,12 @@ def speech(tmp_path_factory):
 def test_generate_blinks_before_smoothing_and_not_when_disabled(blink, speech, astronaut, tmp_path):
     config = GenerationConfig(size=64, texture_size=128, blink=blink, blink_seed=5, smoothing=0)
     pipeline = TalkingHeadPipeline(config)
-    # AudioNet is not under test: the mouth keeps the photo's expression.
-    pipeline.predict_coefficients = lambda clip, base, progress=None, config=None: np.tile(base, (int(clip.duration * FPS), 1))
+    # The driver is not under test: the mouth keeps the photo's expression.
+    from talking_head.audio.features import frame_count
+    from talking_head.drivers import DriverOutput
+
+    pipeline.drive = lambda clip, base, transcript=None, progress=None, config=None: DriverOutput(
+        np.tile(base, (frame_count(clip.duration, FPS), 1)))
     try:
         result = pipeline.generate(load_image(astronaut), str(speech), str(tmp_path / "out.mp4"))
     finally:

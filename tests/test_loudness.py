@@ -20,7 +20,9 @@ def test_track_follows_loudness_and_drives_jaw():
     assert opening[:20].max() == 0.0 and opening[30:].min() > 0.5
     rig = load_rig()
     base = np.full(len(rig.names), 0.2)
-    coeffs = loudness_coefficients(opening, rig.names, base)
+    from talking_head.audio.visemes import audio_driven_names
+
+    coeffs = loudness_coefficients(opening, rig.names, base, audio_driven_names(rig.names))
     jaw = rig.index("jawOpen")
     assert np.allclose(coeffs[:, jaw], 0.5 * opening)
     assert np.allclose(coeffs[:, rig.index("eyeBlink_L")], 0.2)  # eyes keep the photo's value

@@ -182,3 +182,14 @@ def test_a_deaf_vad_does_not_silence_recognised_speech(speech, monkeypatch):
     track = recognise(speech, TEXT)
     assert track.mode == "alignment" and "voice-activity" in track.notes[-1]
     assert sum(p.end - p.start for p in speech_phones(track)) > 2.0
+
+
+def test_given_speech_intervals_are_used_unless_deaf(speech):
+    pad = np.zeros(8000, np.float32)
+    audio = np.concatenate([pad, speech, pad])
+    track = recognise(audio, TEXT, speech=[(0.8, 4.0)])
+    assert speech_phones(track)[0].start >= 0.8 and speech_phones(track)[-1].end <= 4.0
+    deaf = recognise(audio, TEXT, speech=[])
+    assert "voice-activity" in deaf.notes[-1] and len(speech_phones(deaf)) > 20
+    mask = phonetic.speech_mask_from_phones(track.phones, 125, 25.0)
+    assert not mask[:15].any() and mask[25:85].all() and not mask[-20:].any()

@@ -41,20 +41,20 @@ def loudness_track(samples: np.ndarray, sample_rate: int, frames: int, fps: floa
     return np.clip((db - QUIET_DB) / (LOUD_DB - QUIET_DB), 0.0, 1.0)
 
 
-def loudness_coefficients(opening: np.ndarray, names: tuple[str, ...], base: np.ndarray) -> np.ndarray:
-    """Drive the jaw and lower lip from the opening; the other mouth shapes rest.
+def loudness_coefficients(opening: np.ndarray, names: tuple[str, ...], base: np.ndarray,
+                          driven: tuple[str, ...]) -> np.ndarray:
+    """Drive the jaw and lower lip from the opening; the other driven mouth shapes rest.
 
     Args:
         opening: (T,) in [0, 1].
         names: (K,) rig names.
         base: (K,) the photo's expression (kept for eyes and brows).
+        driven: the speech-driven names (set to rest, then jaw and lower lip move).
     Returns:
         (T, K) float64.
     """
     coeffs = np.tile(np.asarray(base, dtype=np.float64), (len(opening), 1))
-    for index, name in enumerate(names):
-        if name.startswith(("jaw", "mouth")):
-            coeffs[:, index] = 0.0
+    coeffs[:, [names.index(n) for n in driven]] = 0.0
     coeffs[:, names.index("jawOpen")] = 0.5 * opening
     coeffs[:, names.index("mouthLowerDown")] = opening
     return coeffs

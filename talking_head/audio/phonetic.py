@@ -590,6 +590,7 @@ def recognise(
     transcript: str | None = None,
     vad: bool = True,
     max_phone: float = MAX_PHONE,
+    speech: Sequence[tuple[float, float]] | None = None,
 ) -> PhoneTrack:
     """Phones for a driver: alignment when a transcript fits, else the phone loop.
 
@@ -599,40 +600,68 @@ def recognise(
 
     The VAD misses whispered and creaky speech (measured on the mfa clips: no
     speech found in 3.7 s of whisper and 6.6 s of creaky voice, where the
-    phone loop found 1.7 s and 5.4 s of phones). So when it finds less than
-    ``VAD_TRUST`` of the recogniser's phone time, its threshold is lowered
-    step by step (``VAD_THRESHOLDS``); if none agrees, pauses come from the
-    recogniser alone, with a note.
+    phone loop found 1.7 s and 5.4 s of phones). So when its speech covers
+    less than ``VAD_TRUST`` of the recogniser's phone time, its threshold is
+    lowered step by step (``VAD_THRESHOLDS``; only when the VAD runs here);
+    if none agrees, pauses come from the recogniser alone, with a note. Use
+    ``speech_mask_from_phones`` on the result for a silence mask that
+    follows the same decision.
 
     Args:
         samples: (N,) float32 mono 16 kHz in [-1, 1].
         transcript: what is said, or None.
         vad: use silero-vad for pauses (and to cut long audio).
         max_phone: longest phone in seconds; the remainder becomes SIL.
+        speech: speech intervals (seconds) already found by the VAD; with
+            ``vad`` and None, they are found here.
     Returns:
         ``PhoneTrack`` (mode "alignment", "phone_loop" or "mixed").
     """
     x = _check(samples)
-    speech = probs = None
-    if vad:
+    duration = len(x) / SAMPLE_RATE
+    candidates: list[Sequence[tuple[float, float]]] = []
+    if not vad:
+        speech = None
+    elif speech is None:
         from . import vad as vad_module
 
         probs = vad_module.speech_probability(x)
-        speech = vad_module.intervals_from_probability(probs, duration=len(x) / SAMPLE_RATE)
+        candidates = [vad_module.intervals_from_probability(probs, t, duration=duration) for t in VAD_THRESHOLDS]
+        speech = candidates[0]
+    else:
+        candidates = [speech]
     track = _recognise(x, transcript, speech)
     phones = cap_phones(track.phones, max_phone)
     notes = track.notes
-    if probs is not None:
+    if candidates:
         voiced = sum(p.end - p.start for p in phones if p.label != SILENCE)
-        for threshold in VAD_THRESHOLDS:
-            speech = vad_module.intervals_from_probability(probs, threshold, duration=len(x) / SAMPLE_RATE)
-            if _overlap(speech, 0.0, len(x) / SAMPLE_RATE) >= VAD_TRUST * voiced:
-                phones = restrict_to_speech(phones, speech)
+        for intervals in candidates:
+            if _overlap(intervals, 0.0, duration) >= VAD_TRUST * voiced:
+                phones = restrict_to_speech(phones, intervals)
                 break
         else:
             notes = notes + ("the voice-activity detector found little speech (whisper or creaky voice?): "
                              "pauses come from the phone recogniser alone",)
     return PhoneTrack(tuple(phones), track.mode, notes, track.words)
+
+
+def speech_mask_from_phones(phones: Sequence[Phone], n_frames: int, fps: float, min_pause: float = 0.2) -> np.ndarray:
+    """(n_frames,) bool: frame i (covering [i/fps, (i+1)/fps)) overlaps
+    speech as ``recognise`` decided it: non-SIL phones, with pauses shorter
+    than ``min_pause`` seconds between them counted as speech (as the VAD's
+    hangover does)."""
+    spans: list[list[float]] = []
+    for p in phones:
+        if p.label == SILENCE:
+            continue
+        if spans and p.start - spans[-1][1] < min_pause:
+            spans[-1][1] = max(spans[-1][1], p.end)
+        else:
+            spans.append([p.start, p.end])
+    mask = np.zeros(n_frames, bool)
+    for start, end in spans:
+        mask[max(0, int(np.floor(start * fps))) : min(n_frames, int(np.ceil(end * fps)))] = True
+    return mask
 
 
 def _recognise(x: np.ndarray, transcript: str | None, speech) -> PhoneTrack:

@@ -152,6 +152,9 @@ def _read_file(path: Path) -> str:
 def read_transcript(value: str | None) -> Transcript:
     """Read ``--transcript TEXT_OR_FILE``: the text (or None) and notes.
 
+    Only the command line may name a file; the pipeline and the app take text
+    (``transcript_from_text``), so a server never opens a path typed by a user.
+
     Raises:
         InputError: a missing or unreadable file, binary data, or more than
             ``MAX_CHARS`` characters.
@@ -159,12 +162,23 @@ def read_transcript(value: str | None) -> Transcript:
     if value is None:
         return Transcript(None)
     text = value
-    notes: list[str] = []
     path = Path(value.strip()) if value.strip() and "\n" not in value.strip() and len(value) < 4096 else None
     if path is not None and path.is_file():
         text = _read_file(path)
     elif path is not None and _looks_like_path(value):
         raise InputError(f"Transcript file not found: {value.strip()}")
+    return transcript_from_text(text)
+
+
+def transcript_from_text(text: str | None) -> Transcript:
+    """Check a transcript given as text: the text (or None) and notes.
+
+    Raises:
+        InputError: more than ``MAX_CHARS`` characters.
+    """
+    if text is None:
+        return Transcript(None)
+    notes: list[str] = []
     if not text.strip():
         return Transcript(None, ("the transcript is empty: phones are recognised from the audio alone",))
     if len(text) > MAX_CHARS:

@@ -213,7 +213,7 @@ def run_bench(out: Path, real_videos: Path | None, device: str = "auto", frames_
     log("speed ...")
     modes = ("off", "reference", "frames") if frames_mode else ("off", "reference")
     speed_rows = speed(pipeline, photo, audio, out, modes, log)
-    stage_keys = [k for k in ("audio", "analysis", "restore", "texture", "audionet", "smoothing", "render_setup",
+    stage_keys = [k for k in ("audio", "analysis", "restore", "texture", "driver", "smoothing", "render_setup",
                               "render", "restore_frames", "render_and_encode") if any(k in r for r in speed_rows)]
     lines += ["## Speed (512x512)", "", markdown_table(speed_rows, ("seconds_per_video_second", "total_seconds",
                                                                     *stage_keys), ("restore_mode",)), ""]

@@ -287,9 +287,8 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     return state
 
 
-def weights_main(argv: list[str] | None = None) -> int:
-    """``python -m talking_head weights list|fetch NAME``; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="python -m talking_head weights", description=__doc__.split("\n")[0])
+def add_weights_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The ``weights`` command's arguments (``list`` | ``fetch NAME``), on ``parser``."""
     parser.add_argument("--dir", type=Path, default=None,
                         help=f"weights folder (default: ${WEIGHTS_ENV}, else {DEFAULT_DIR})")
     commands = parser.add_subparsers(dest="action", required=True)
@@ -297,7 +296,11 @@ def weights_main(argv: list[str] | None = None) -> int:
     fetch_parser = commands.add_parser("fetch", help="download (or convert) weights into the weights folder")
     fetch_parser.add_argument("name", choices=[entry.name for entry in REGISTRY])
     fetch_parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def run_weights(args: argparse.Namespace) -> int:
+    """Run a parsed ``weights`` command; returns the exit code."""
     try:
         if args.action == "list":
             for entry in REGISTRY:
@@ -314,3 +317,9 @@ def weights_main(argv: list[str] | None = None) -> int:
     except WeightsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+
+
+def weights_main(argv: list[str] | None = None) -> int:
+    """``talking-head weights list|fetch NAME`` on its own; returns the exit code."""
+    parser = argparse.ArgumentParser(prog="talking-head weights", description=__doc__.split("\n")[0])
+    return run_weights(add_weights_arguments(parser).parse_args(argv))

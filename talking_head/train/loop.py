@@ -27,28 +27,8 @@ import torch
 
 from ..audio.audionet import AudioNet, AudioNetConfig, save_audionet
 from .dataset import FrameData, load_split, sequence_starts, tiled_starts
+from .config import TRAIN_DESCRIPTION, TrainConfig, add_train_arguments
 from .losses import LossWeights, audionet_loss
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Training hyper-parameters (field comments are the CLI help)."""
-
-    steps: int = 6000  # optimiser steps
-    batch: int = 32  # sequences per batch
-    seq: int = 8  # consecutive frames per sequence
-    lr: float = 2e-3  # peak learning rate (AdamW, warm-up then cosine decay)
-    weight_decay: float = 1e-4  # AdamW weight decay
-    warmup: int = 200  # linear warm-up steps
-    l1_weight: float = 1.0  # weight of L1 (paper: 1)
-    delta_weight: float = 1.0  # weight of the index-delta loss Ld (paper: 1)
-    temporal_weight: float = 0.0  # weight of the temporal-delta loss (0 = off, as the paper)
-    input_noise: float = 0.05  # std of Gaussian noise on normalised inputs
-    channels: int = 128  # conv width
-    hidden: int = 128  # hidden linear width
-    eval_every: int = 250  # steps between validation passes
-    seed: int = 0  # seed of weights init and batch sampling
-    threads: int = 2  # CPU threads for torch
 
 
 @dataclass(frozen=True)
@@ -205,30 +185,17 @@ def plot_history(history: Sequence[tuple[int, float, float]], path: str | Path, 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m talking_head train-audionet",
-        description="Train AudioNet on sharded frame data (tools/make_speech_data.py writes it).",
-    )
-    parser.add_argument("--data", nargs="+", required=True, type=Path, help="dataset folder(s) with train-/val- shards")
-    parser.add_argument("--out", required=True, type=Path, help="output checkpoint (.pt); the loss curve goes beside it")
-    defaults = TrainConfig()
-    helps = {
-        "steps": "optimiser steps", "batch": "sequences per batch", "seq": "consecutive frames per sequence",
-        "lr": "peak learning rate", "weight_decay": "AdamW weight decay", "warmup": "warm-up steps",
-        "l1_weight": "weight of L1 (paper: 1)", "delta_weight": "weight of the index-delta loss (paper: 1)",
-        "temporal_weight": "weight of the temporal-delta loss (0: off)",
-        "input_noise": "Gaussian noise on normalised inputs", "channels": "conv width", "hidden": "hidden width",
-        "eval_every": "steps between validation passes", "seed": "random seed", "threads": "CPU threads",
-    }
-    for name, value in asdict(defaults).items():
-        parser.add_argument("--" + name.replace("_", "-"), type=type(value), default=value, help=helps[name])
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    return parser
+    parser = argparse.ArgumentParser(prog="talking-head train-audionet", description=TRAIN_DESCRIPTION)
+    return add_train_arguments(parser)
 
 
 def train_main(argv: Sequence[str] | None = None) -> int:
     """CLI entry: parse ``argv``, train, write the checkpoint, curve and a JSON summary."""
-    args = build_parser().parse_args(argv)
+    return run_train(build_parser().parse_args(argv))
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Train from parsed ``train-audionet`` arguments; returns the exit code."""
     config = TrainConfig(**{k: getattr(args, k) for k in asdict(TrainConfig())})
     train_data = load_split(args.data, "train")
     try:
