@@ -37,8 +37,10 @@ a pause), so memory stays flat in the audio length (one alignment of 52 s of
 speech took +80 MB, of 209 s +1.1 GB: it grows faster than linearly). For a
 transcript over chunked audio, each chunk first finds how many of the
 remaining words it holds, by recognition over a grammar that accepts any
-prefix of them (``_prefix_count``; on 52 s of LJSpeech cut into 4 chunks it
-found every chunk's words exactly), then aligns those words; a chunk whose
+prefix of them (``_prefix_count``; on 209 s of LJSpeech in 14 chunks it
+placed all 524 words, starts 3 ms (median) from a per-utterance alignment),
+then aligns those words; ``recognise`` with a transcript took +28 MB on
+105 s and +33 MB on 628 s at 0.13x real time (CPU); a chunk whose
 alignment fails or scores badly falls back to the phone loop (with a note,
 mode "mixed") and the next chunk continues after the words it was given.
 
