@@ -49,6 +49,9 @@ def test_transcript_formats(corpus, tmp_path):
     named.write_text("ben/b1: he might\n\nbeep: [this is a simple beep tone]\n", encoding="utf-8")
     items, problems = read_transcripts(corpus, named)
     assert [(i.audio.stem, i.text) for i in items] == [("b1", "he might")] and problems["no audio file"] == 1
+    digits = read_transcripts(corpus, voice_regex=r"/(\w)\d", text_from_name=r"(\d)\.flac$")[0]
+    assert [(i.audio.stem, i.text, i.voice) for i in digits] == [
+        ("a1", "1", "speech:a"), ("b1", "1", "speech:b"), ("b2", "2", "speech:b")]
     regex = read_transcripts(corpus, voice_regex=r"^(\w)")[0]
     assert {i.voice for i in regex} == {"speech:a", "speech:b"}
 

@@ -15,7 +15,9 @@ Transcript formats (``read_transcripts``), detected per line:
 - ``file<TAB>text`` lines (e.g. Montreal Forced Aligner's transcripts.tsv);
 - LJSpeech ``metadata.csv``: ``id|text|normalised text`` (the last column is used);
 - ``name: text`` lines (Asterisk's core-sounds-en.txt; ``name`` may hold a
-  sub-folder, ``digits/1: one``).
+  sub-folder, ``digits/1: one``);
+- no transcript at all: ``--text-from-name REGEX`` takes the text from the
+  file name (free-spoken-digit ``7_theo_3.wav``: ``^(\\d)_`` -> "7" -> "seven").
 
 A line's key is matched to an audio file by its path relative to the audio
 folder without extension, or else by the trailing part of that path when
@@ -27,7 +29,8 @@ the audio file's parent folder name; whole voices go to ``val`` with
 CLI::
 
     python -m talking_head.train.speech --audio-dir D --transcripts FILE_OR_DIR --out SHARDS \\
-        [--val-voices A,B] [--val-fraction 0.2] [--augment 2] [--voice-regex RE] [--fps 25] [--seed 0]
+        [--val-voices A,B] [--val-fraction 0.2] [--augment 2] [--voice-regex RE] [--text-from-name RE]
+        [--fps 25] [--seed 0]
 """
 
 from __future__ import annotations
@@ -132,7 +135,8 @@ def _voice(path: Path, audio_dir: Path, voice_regex: str | None) -> str:
 
 
 def read_transcripts(audio_dir: str | Path, transcripts: str | Path | None = None,
-                     voice_regex: str | None = None) -> tuple[list[SpeechItem], Counter]:
+                     voice_regex: str | None = None,
+                     text_from_name: str | None = None) -> tuple[list[SpeechItem], Counter]:
     """Pair audio files with their transcripts.
 
     Args:
@@ -140,6 +144,9 @@ def read_transcripts(audio_dir: str | Path, transcripts: str | Path | None = Non
         transcripts: a transcript file (TSV, LJSpeech csv, ``name: text``), a
             folder of ``.txt``/``.lab`` files, or None (text files beside the audio).
         voice_regex: speaker id from the relative audio path (first group).
+        text_from_name: instead of transcripts, the text is the first group
+            of this regex on the relative audio path (free-spoken-digit files
+            ``7_theo_3.wav`` with ``^(\\d)_``: "7", read as "seven").
     Returns:
         (items in file order, problems: reason -> count).
     """
@@ -149,7 +156,14 @@ def read_transcripts(audio_dir: str | Path, transcripts: str | Path | None = Non
     items: list[SpeechItem] = []
     pairs: list[tuple[Path, str]] = []
     source = Path(transcripts) if transcripts is not None else audio_dir
-    if source.is_dir():
+    if text_from_name:
+        for audio in by_rel.values():
+            match = re.search(text_from_name, audio.relative_to(audio_dir).as_posix())
+            if match:
+                pairs.append((audio, match.group(1) if match.groups() else match.group(0)))
+            else:
+                problems["no transcript"] += 1
+    elif source.is_dir():
         for rel, audio in by_rel.items():
             for suffix in TEXT_SUFFIXES:
                 text_path = source / (rel + suffix)
@@ -320,6 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--voice-regex", default=None,
                         help="speaker id from the audio path relative to --audio-dir (first group), "
                              "e.g. '^\\d_([a-z]+)_' for free-spoken-digit files; default: the parent folder name")
+    parser.add_argument("--text-from-name", default=None,
+                        help="no transcript files: the text is the first group of this regex on the audio path, "
+                             "e.g. '^(\\d)_' for free-spoken-digit files (digits are read as words)")
     parser.add_argument("--val-voices", default="", help="comma-separated voice ids held out into val")
     parser.add_argument("--val-fraction", type=float, default=0.0, help="fraction of the other voices held out into val")
     parser.add_argument("--augment", type=int, default=0, help="augmented copies per training utterance")
@@ -339,7 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: audio folder not found: {args.audio_dir}", file=sys.stderr)
         return 2
     try:
-        items, problems = read_transcripts(args.audio_dir, args.transcripts, args.voice_regex)
+        items, problems = read_transcripts(args.audio_dir, args.transcripts, args.voice_regex, args.text_from_name)
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
