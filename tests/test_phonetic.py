@@ -148,21 +148,48 @@ def test_vad_turns_silence_into_sil_and_caps_phones(speech):
 
 
 def test_long_audio_is_decoded_in_chunks_cut_at_pauses(speech, monkeypatch):
-    # Three copies with pauses, decoded with 5 s chunks (the real limit is 20 s).
+    # Two copies with a pause, decoded with 5 s chunks (the real limit is 20 s).
     gap = np.zeros(8000, np.float32)
-    audio = np.concatenate([speech, gap, speech, gap, speech])
+    audio = np.concatenate([speech, gap, speech])
     monkeypatch.setattr(phonetic, "CHUNK_SECONDS", 5.0)
     monkeypatch.setattr(phonetic, "MIN_CHUNK_SECONDS", 2.0)
     from talking_head.audio.vad import speech_intervals
 
     intervals = speech_intervals(audio)
-    bounds = phonetic.chunk_bounds(audio, intervals, 5.0, 2.0)
-    assert len(bounds) == 3 and bounds[0][0] == 0 and bounds[-1][1] == len(audio)
-    # Each cut falls in a pause (between copies), not inside a word.
-    for _, cut in bounds[:-1]:
-        assert not any(s < cut / 16000 < e for s, e in intervals)
-    track = align(audio, " ".join([TEXT] * 3), speech=intervals)
-    assert [w for w, _, _ in track.words] == (TEXT.split() * 3)
-    assert any("chunks" in n for n in track.notes)
+    bounds = phonetic.chunk_bounds(audio, intervals)
+    assert len(bounds) == 2 and bounds[0][0] == 0 and bounds[-1][1] == len(audio)
+    # The cut falls in the pause between the copies, not inside a word.
+    cut = bounds[0][1] / 16000
+    assert not any(s < cut < e for s, e in intervals) and 3.3 < cut < 3.8
+    track = align(audio, " ".join([TEXT] * 2), speech=intervals)
+    assert [w for w, _, _ in track.words] == (TEXT.split() * 2)
+    assert "long audio aligned in 2 chunks of at most 5 s" in track.notes
+    assert track.mode == "alignment"
+    # The second copy's words sit in the second chunk.
+    second = track.words[len(TEXT.split())]
+    assert second[0] == "he" and second[1] > cut
     loop = phone_loop(audio, intervals)
     assert loop.phones[-1].end == pytest.approx(len(audio) / 16000, abs=0.02)
+    assert {"M", "B"} & {p.label for p in loop.phones if p.start > cut}  # the second copy is decoded too
+
+
+def test_a_deaf_vad_does_not_silence_recognised_speech(speech, monkeypatch):
+    """Whisper and creaky voice can get no speech from the VAD (measured on real
+    clips); then the recogniser's own pauses are used, with a note."""
+    from talking_head.audio import vad
+
+    monkeypatch.setattr(vad, "speech_probability", lambda x, sample_rate=16000: np.zeros(-(-len(x) // 512), np.float32))
+    track = recognise(speech, TEXT)
+    assert track.mode == "alignment" and "voice-activity" in track.notes[-1]
+    assert sum(p.end - p.start for p in speech_phones(track)) > 2.0
+
+
+def test_given_speech_intervals_are_used_unless_deaf(speech):
+    pad = np.zeros(8000, np.float32)
+    audio = np.concatenate([pad, speech, pad])
+    track = recognise(audio, TEXT, speech=[(0.8, 4.0)])
+    assert speech_phones(track)[0].start >= 0.8 and speech_phones(track)[-1].end <= 4.0
+    deaf = recognise(audio, TEXT, speech=[])
+    assert "voice-activity" in deaf.notes[-1] and len(speech_phones(deaf)) > 20
+    mask = phonetic.speech_mask_from_phones(track.phones, 125, 25.0)
+    assert not mask[:15].any() and mask[25:85].all() and not mask[-20:].any()

@@ -49,6 +49,9 @@ def test_transcript_formats(corpus, tmp_path):
     named.write_text("ben/b1: he might\n\nbeep: [this is a simple beep tone]\n", encoding="utf-8")
     items, problems = read_transcripts(corpus, named)
     assert [(i.audio.stem, i.text) for i in items] == [("b1", "he might")] and problems["no audio file"] == 1
+    digits = read_transcripts(corpus, voice_regex=r"/(\w)\d", text_from_name=r"(\d)\.flac$")[0]
+    assert [(i.audio.stem, i.text, i.voice) for i in digits] == [
+        ("a1", "1", "speech:a"), ("b1", "1", "speech:b"), ("b2", "2", "speech:b")]
     regex = read_transcripts(corpus, voice_regex=r"^(\w)")[0]
     assert {i.voice for i in regex} == {"speech:a", "speech:b"}
 
@@ -90,3 +93,24 @@ def test_cli(corpus, tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0 and "val: 1 utterances" in out and "train: 1 utterances" in out
     assert main(["--audio-dir", str(tmp_path / "nothing"), "--out", str(tmp_path / "x")]) == 2
+
+
+def test_raw_g722_prompts_are_decoded(tmp_path):
+    """Asterisk's prompts are headerless G.722; the bundled ffmpeg encodes one to check."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    from talking_head.audio.decode import decode_audio
+    from talking_head.errors import InputError
+    from talking_head.train.speech import load_audio
+
+    g722 = tmp_path / "prompt.g722"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(CLIP), "-ar", "16000",
+                    "-f", "g722", str(g722)], check=True)
+    samples = load_audio(g722)
+    reference = decode_audio(CLIP).samples
+    assert abs(len(samples) - len(reference)) < 1600 and samples.dtype == np.float32
+    (tmp_path / "bad.g722").write_bytes(b"")
+    with pytest.raises(InputError):
+        load_audio(tmp_path / "bad.g722")

@@ -23,6 +23,7 @@ def test_text_is_normalised_for_the_dictionary():
     assert normalise("In 1,984 rooms") == "in one thousand nine hundred eighty four rooms"
     assert number_words(0) == "zero" and number_words(115) == "one hundred fifteen"
     assert number_words(2_000_007) == "two million seven"
+    assert normalise("the 1st, 2nd, 3rd, 12th and 40th") == "the first second third twelfth and fortieth"
 
 
 def test_file_values_are_read_as_utf8(tmp_path):

@@ -63,31 +63,48 @@ def clips_with_text(data: Path, lj: int) -> list[tuple[str, Path, str]]:
     return out
 
 
+def wrong_text(clips, k: int) -> str:
+    """Another clip's transcript as a wrong one: from a different corpus if
+    possible, sharing under 30 % of its words, with the closest word count."""
+    corpus, _, text = clips[k]
+    words = set(text.lower().split())
+
+    def fits(other):
+        o = set(other[2].lower().split())
+        return len(words & o) / max(1, len(words | o)) < 0.3
+
+    pool = [c for c in clips if c[0] != corpus and fits(c)] or [c for j, c in enumerate(clips) if j != k and fits(c)]
+    return min(pool, key=lambda c: abs(len(c[2].split()) - len(text.split())))[2]
+
+
 def alignment_section(clips) -> None:
     print("== 1-2. alignment vs phone loop, score gap, speed ==")
     rows = []
-    totals = {"align": 0.0, "loop": 0.0, "vad": 0.0, "audio": 0.0}
+    totals = {"align": 0.0, "loop": 0.0, "vad": 0.0, "audio": 0.0, "align_cpu": 0.0, "loop_cpu": 0.0, "vad_cpu": 0.0}
     for k, (corpus, path, text) in enumerate(clips):
         x = decode_audio(path, 16000).samples
         dur = len(x) / 16000
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         loop = phonetic._loop_chunk(x, 0.0)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         words, _ = phonetic._prepare_words(text)
         try:
             aligned = phonetic._align_chunk(x, words, 0.0)
         except AlignmentError:
             aligned = None
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         vad.speech_probability(x)
-        t3 = time.perf_counter()
+        t3, c3 = time.perf_counter(), time.process_time()
+        totals["loop_cpu"] += c1 - c0
+        totals["align_cpu"] += c2 - c1
+        totals["vad_cpu"] += c3 - c2
         totals["loop"] += t1 - t0
         totals["align"] += t2 - t1
         totals["vad"] += t3 - t2
         totals["audio"] += dur
-        other = clips[(k + 7) % len(clips)][2]
+        other = wrong_text(clips, k)
         try:
-            wrong = phonetic._align_chunk(x, phonetic._prepare_words(other)[0], 0.0).score - loop.score
+            wrong = phonetic._gap(phonetic._align_chunk(x, phonetic._prepare_words(other)[0], 0.0), loop)
         except AlignmentError:
             wrong = None
         if aligned is None:
@@ -97,7 +114,7 @@ def alignment_section(clips) -> None:
         a, p = frame_labels(aligned.phones, n), frame_labels(loop.phones, n)
         va = phonetic.viseme_labels(aligned.phones, n, 100.0)
         vp = phonetic.viseme_labels(loop.phones, n, 100.0)
-        rows.append((corpus, path.name, dur, aligned.score - loop.score, wrong,
+        rows.append((corpus, path.name, dur, phonetic._gap(aligned, loop), wrong,
                      np.mean([u == v for u, v in zip(a, p)]), np.mean([u == v for u, v in zip(va, vp)])))
     print(f"{'corpus':9s} {'clip':42s} {'s':>5s} {'gap right':>9s} {'gap wrong':>9s} {'phone':>6s} {'viseme':>6s}")
     for corpus, name, dur, gap, wrong, ph, vi in rows:
@@ -118,8 +135,10 @@ def alignment_section(clips) -> None:
     print(f"right transcripts rejected by the limit: {int((gaps < -phonetic.MAX_SCORE_GAP).sum())}/{len(gaps)}; "
           f"wrong ones accepted: {int((wrongs >= -phonetic.MAX_SCORE_GAP).sum())}/{len(rows)}")
     audio = totals["audio"]
-    print(f"speed over {audio:.0f} s of audio (x real time): alignment {totals['align'] / audio:.3f}, "
-          f"phone loop {totals['loop'] / audio:.3f}, VAD {totals['vad'] / audio:.3f}")
+    print(f"speed over {audio:.0f} s of audio (x real time), wall clock on this (shared) machine: "
+          f"alignment {totals['align'] / audio:.3f}, phone loop {totals['loop'] / audio:.3f}, VAD {totals['vad'] / audio:.3f}; "
+          f"CPU time: alignment {totals['align_cpu'] / audio:.3f}, phone loop {totals['loop_cpu'] / audio:.3f}, "
+          f"VAD {totals['vad_cpu'] / audio:.3f}")
 
 
 def grid_truth(align_path: Path, n: int, fps: float) -> tuple[np.ndarray, np.ndarray]:
@@ -138,42 +157,85 @@ def grid_truth(align_path: Path, n: int, fps: float) -> tuple[np.ndarray, np.nda
     return silent, speech
 
 
-def silence_section(data: Path, count: int) -> None:
+def aligned_truth(x: np.ndarray, text: str, n: int, fps: float):
+    """(silent, speech) frame masks from forced alignment (phones capped at
+    0.3 s), 40 ms of boundary margin as for GRID; None if alignment fails."""
+    try:
+        track = phonetic.align(x, text)
+    except AlignmentError:
+        return None
+    centres = (np.arange(n) + 0.5) / fps
+    silent = np.ones(n, bool)
+    speech = np.zeros(n, bool)
+    for p in phonetic.cap_phones(track.phones, 0.3):
+        if p.label == "SIL":
+            continue
+        silent &= ~((centres > p.start - 0.04) & (centres < p.end + 0.04))
+        speech |= (centres > p.start + 0.04) & (centres < p.end - 0.04)
+    return silent, speech
+
+
+def silence_section(data: Path, count: int, clips) -> None:
     from talking_head.audio.features import frame_count
     from talking_head.train.synth import _room_noise
     from talking_head.train.videos import loudness_silence
 
-    print(f"\n== 3. silence detection at 25 fps on {count} grid_s1 clips vs reference alignments ==")
+    fps = 25.0
+    sets: dict[str, list] = {"grid_s1 (reference alignments)": [], "librivox+mfa+lj (forced alignment)": []}
     aligns = sorted((data / "real_talking" / "grid_s1_align").glob("*.align"))[:count]
     videos = {p.stem: p for p in (data / "real_talking" / "grid_s1").glob("*.*")}
-    rng = np.random.default_rng(0)
-    fps = 25.0
-    stats: dict[str, list[float]] = {}
-    t_vad, t_audio = 0.0, 0.0
     for path in aligns:
-        if path.stem not in videos:
-            continue
-        x = decode_audio(videos[path.stem], 16000).samples
+        if path.stem in videos:
+            x = decode_audio(videos[path.stem], 16000).samples
+            n = frame_count(len(x) / 16000, fps)
+            sets["grid_s1 (reference alignments)"].append((x, *grid_truth(path, n, fps)))
+    for _, path, text in clips:
+        x = decode_audio(path, 16000).samples
         n = frame_count(len(x) / 16000, fps)
-        silent, speech = grid_truth(path, n, fps)
-        rms = float(np.sqrt(np.mean(x.astype(np.float64) ** 2)))
-        for snr in (None, 20.0, 10.0):
-            y = x if snr is None else (x + _room_noise(len(x), 16000, rng) * rms * 10 ** (-snr / 20)).astype(np.float32)
-            t = time.perf_counter()
-            v_sil = ~vad.speech_mask(y, n, fps)
-            t_vad += time.perf_counter() - t
-            t_audio += len(y) / 16000
-            r_sil = loudness_silence(y, 16000, n, fps)
-            key = "clean" if snr is None else f"{snr:.0f} dB"
-            for name, mask in (("vad", v_sil), ("rms", r_sil)):
-                stats.setdefault(f"{name} {key} closed", []).append(mask[silent].mean() if silent.any() else np.nan)
-                stats.setdefault(f"{name} {key} false", []).append(mask[speech].mean() if speech.any() else np.nan)
-    print(f"{'detector':8s} {'audio':7s} {'silent frames closed':>21s} {'speech frames closed':>21s}")
-    for name in ("vad", "rms"):
-        for key in ("clean", "20 dB", "10 dB"):
-            closed, false = np.nanmean(stats[f"{name} {key} closed"]), np.nanmean(stats[f"{name} {key} false"])
-            print(f"{name:8s} {key:7s} {closed:21.3f} {false:21.3f}")
+        truth = aligned_truth(x, text, n, fps)
+        if truth is not None:
+            sets["librivox+mfa+lj (forced alignment)"].append((x, *truth))
+    rng = np.random.default_rng(0)
+    detectors = {
+        "vad": lambda y, n: ~vad.speech_mask(y, n, fps),
+        "rms-40": lambda y, n: loudness_silence(y, 16000, n, fps),
+        "rms-30": lambda y, n: loudness_silence(y, 16000, n, fps, threshold_db=-30.0),
+    }
+    t_vad, t_audio = 0.0, 0.0
+    for title, items in sets.items():
+        print(f"\n== 3. silence at 25 fps: {title}, {len(items)} clips; noise mixed in at the SNR given ==")
+        print(f"{'detector':8s} {'audio':7s} {'silent frames closed':>21s} {'speech frames closed':>21s}")
+        stats: dict[str, list[float]] = {}
+        for x, silent, speech in items:
+            n = silent.shape[0]
+            rms = float(np.sqrt(np.mean(x.astype(np.float64) ** 2)))
+            for snr in (None, 20.0, 10.0):
+                noise = _room_noise(len(x), 16000, rng) * rms * 10 ** (-(snr or 0) / 20)
+                y = x if snr is None else np.clip(x + noise, -1, 1).astype(np.float32)
+                key = "clean" if snr is None else f"{snr:.0f} dB"
+                for name, fn in detectors.items():
+                    t = time.perf_counter()
+                    mask = fn(y, n)
+                    if name == "vad":
+                        t_vad += time.perf_counter() - t
+                        t_audio += len(y) / 16000
+                    if silent.any():
+                        stats.setdefault((name, key, "closed"), []).append(mask[silent].mean())
+                    if speech.any():
+                        stats.setdefault((name, key, "false"), []).append(mask[speech].mean())
+        for name in detectors:
+            for key in ("clean", "20 dB", "10 dB"):
+                print(f"{name:8s} {key:7s} {np.mean(stats[(name, key, 'closed')]):21.3f} "
+                      f"{np.mean(stats[(name, key, 'false')]):21.3f}")
     print(f"VAD speed: {t_vad / t_audio:.3f} x real time")
+    obama = data / "real_talking" / "obama_20s.mp4"
+    if obama.is_file():
+        x = decode_audio(obama, 16000).samples
+        n = frame_count(len(x) / 16000, fps)
+        masks = {name: fn(x, n) for name, fn in detectors.items()}
+        print(f"obama_20s (broadcast, no reference): silent share vad {masks['vad'].mean():.3f}, "
+              f"rms-40 {masks['rms-40'].mean():.3f}, rms-30 {masks['rms-30'].mean():.3f}; "
+              f"vad/rms-30 agree on {np.mean(masks['vad'] == masks['rms-30']):.3f} of frames")
 
 
 def non_english_section(data: Path) -> None:
@@ -194,6 +256,48 @@ def non_english_section(data: Path) -> None:
           f"{len(labels)} distinct phones, {sum(p.label in ('M', 'B', 'P') for p in track.phones)} bilabials")
 
 
+ESPEAK_TEXTS = {
+    "en-us": "My mother made a big apple pie for the whole family on Sunday morning.",
+    "de": "Meine Mutter backt am Sonntagmorgen einen großen Apfelkuchen für die ganze Familie.",
+    "fr": "Ma mère a préparé une grande tarte aux pommes pour toute la famille dimanche matin.",
+    "es": "Mi madre preparó un gran pastel de manzana para toda la familia el domingo por la mañana.",
+    "ru": "Моя мама испекла большой яблочный пирог для всей семьи в воскресенье утром.",
+    "cmn": "我妈妈星期天早上为全家做了一个大苹果派。",
+}
+
+
+def espeak_section() -> None:
+    """Phone loop on espeak-ng speech against espeak's own phoneme timing
+    (viseme class per 10 ms frame). Synthetic speech is a poor test: the
+    acoustic model was trained on real voices and decodes espeak poorly even
+    in English, so these numbers are a floor, not a measure of real speech."""
+    from talking_head.audio.visemes import expand_segments
+    from talking_head.train.synth import EspeakSynth, espeak_available, resample_speed
+
+    if not espeak_available():
+        print("espeak-ng not available: skipped")
+        return
+    synth = EspeakSynth()
+    print("espeak-ng voices (synthetic; a floor, see the docstring): viseme agreement of the phone loop with "
+          "espeak's phonemes, share of espeak's bilabial frames where the loop has PBM")
+    for voice, text in ESPEAK_TEXTS.items():
+        if not synth.voices_ok(voice):
+            continue
+        utt = synth.say(text, voice)
+        x, scale = resample_speed(utt.samples, utt.sample_rate, 16000, 1.0)
+        n = int(len(x) / 160)
+        truth = ["sil"] * n
+        for vis, start, end in expand_segments(utt.segments):
+            for i in range(int(start * scale * 100), min(n, int(end * scale * 100))):
+                truth[i] = vis
+        track = phonetic.recognise(x, None)
+        got = phonetic.viseme_labels(track.phones, n, 100.0)
+        agree = np.mean([a == b for a, b in zip(truth, got)])
+        pbm = [g == "PBM" for t, g in zip(truth, got) if t == "PBM"]
+        print(f"  {voice:6s} {len(x) / 16000:4.1f} s: viseme agreement {agree:.2f}, bilabial frames found "
+              f"{np.mean(pbm) if pbm else float('nan'):.2f} ({len(pbm)} frames)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=Path("/work/shared/data"))
@@ -207,9 +311,10 @@ def main() -> int:
     if "align" not in skip:
         alignment_section(clips_with_text(args.data, args.lj))
     if "silence" not in skip:
-        silence_section(args.data, args.grid)
+        silence_section(args.data, args.grid, clips_with_text(args.data, args.lj))
     if "nonenglish" not in skip:
         non_english_section(args.data)
+        espeak_section()
     return 0
 
 

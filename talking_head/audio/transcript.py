@@ -70,6 +70,23 @@ def number_words(n: int) -> str:
     raise AssertionError("unreachable")
 
 
+_ORDINAL = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
+            "nine": "ninth", "twelve": "twelfth"}
+
+
+def ordinal_words(n: int) -> str:
+    """21 -> "twenty first", 40 -> "fortieth"."""
+    words = number_words(n).split()
+    last = words[-1]
+    if last in _ORDINAL:
+        words[-1] = _ORDINAL[last]
+    elif last.endswith("y"):
+        words[-1] = last[:-1] + "ieth"
+    else:
+        words[-1] = last + "th"
+    return " ".join(words)
+
+
 def _number_text(match: re.Match) -> str:
     whole, frac = match.group(1).replace(",", ""), match.group(2)
     if len(whole) > 15:  # an id or a phone number: read digit by digit
@@ -91,6 +108,7 @@ def normalise(text: str) -> str:
     text = re.sub(r"\[[^\]]*\]|<[^>]*>|\{[^}]*\}", " ", text)  # [noise], <laugh>, {comment}
     text = text.replace("\u2019", "'").replace("\u2018", "'")
     text = text.replace("&", " and ").replace("%", " percent ").replace("+", " plus ").replace("@", " at ")
+    text = re.sub(r"\b(\d{1,9})(?:st|nd|rd|th)\b", lambda m: f" {ordinal_words(int(m.group(1)))} ", text)
     text = re.sub(r"(\d[\d,]*\d|\d)(?:\.(\d+))?", _number_text, text)
     text = text.lower()
     # Keep letters (any script) and word-internal apostrophes; everything else separates words.

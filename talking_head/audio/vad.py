@@ -16,7 +16,7 @@ audio, no warm-up.
 
 From probabilities to speech (``speech_intervals``): a window is speech
 above ``threshold`` and stays speech until the probability drops below
-``threshold - 0.15`` (hysteresis); pauses shorter than ``min_pause`` are
+``threshold - 0.15`` (hysteresis; ``threshold / 2`` for low thresholds); pauses shorter than ``min_pause`` are
 filled (the mouth does not close between syllables), bursts shorter than
 ``min_speech`` are dropped (clicks), and every interval is widened by
 ``pad`` seconds on both sides (lips move a little before and after the
@@ -159,7 +159,7 @@ def intervals_from_probability(
             active = True
             raw.append([j * step, (j + 1) * step])
         elif active:
-            if p < threshold - HYSTERESIS:
+            if p < threshold - min(HYSTERESIS, threshold / 2):
                 active = False
             else:
                 raw[-1][1] = (j + 1) * step

@@ -15,10 +15,13 @@ Transcript formats (``read_transcripts``), detected per line:
 - ``file<TAB>text`` lines (e.g. Montreal Forced Aligner's transcripts.tsv);
 - LJSpeech ``metadata.csv``: ``id|text|normalised text`` (the last column is used);
 - ``name: text`` lines (Asterisk's core-sounds-en.txt; ``name`` may hold a
-  sub-folder, ``digits/1: one``).
+  sub-folder, ``digits/1: one``);
+- no transcript at all: ``--text-from-name REGEX`` takes the text from the
+  file name (free-spoken-digit ``7_theo_3.wav``: ``^(\\d)_`` -> "7" -> "seven").
 
 A line's key is matched to an audio file by its path relative to the audio
-folder without extension, or else by its stem. Voices (speakers) come from
+folder without extension, or else by the trailing part of that path when
+only one file has it (``digits/1`` finds ``en/digits/1.g722``). Voices (speakers) come from
 ``--voice-regex`` (first group, applied to that relative path) or default to
 the audio file's parent folder name; whole voices go to ``val`` with
 ``--val-voices`` or ``--val-fraction``.
@@ -26,7 +29,8 @@ the audio file's parent folder name; whole voices go to ``val`` with
 CLI::
 
     python -m talking_head.train.speech --audio-dir D --transcripts FILE_OR_DIR --out SHARDS \\
-        [--val-voices A,B] [--val-fraction 0.2] [--augment 2] [--voice-regex RE] [--fps 25] [--seed 0]
+        [--val-voices A,B] [--val-fraction 0.2] [--augment 2] [--voice-regex RE] [--text-from-name RE]
+        [--fps 25] [--seed 0]
 """
 
 from __future__ import annotations
@@ -106,15 +110,18 @@ def _parse_line(line: str) -> tuple[str, str] | None:
 
 
 def _audio_index(audio_dir: Path) -> tuple[dict[str, Path], dict[str, list[Path]]]:
-    """Audio files by relative path without suffix and by stem."""
+    """Audio files by relative path without suffix, and by every trailing
+    part of it ("en/digits/1" is also found as "digits/1" and "1")."""
     by_rel: dict[str, Path] = {}
-    by_stem: dict[str, list[Path]] = {}
+    by_tail: dict[str, list[Path]] = {}
     for path in sorted(audio_dir.rglob("*")):
         if path.is_file() and path.suffix.lower() in AUDIO_SUFFIXES:
             rel = path.relative_to(audio_dir).with_suffix("").as_posix()
             by_rel.setdefault(rel, path)
-            by_stem.setdefault(path.stem, []).append(path)
-    return by_rel, by_stem
+            parts = rel.split("/")
+            for i in range(1, len(parts)):
+                by_tail.setdefault("/".join(parts[i:]), []).append(path)
+    return by_rel, by_tail
 
 
 def _voice(path: Path, audio_dir: Path, voice_regex: str | None) -> str:
@@ -128,7 +135,8 @@ def _voice(path: Path, audio_dir: Path, voice_regex: str | None) -> str:
 
 
 def read_transcripts(audio_dir: str | Path, transcripts: str | Path | None = None,
-                     voice_regex: str | None = None) -> tuple[list[SpeechItem], Counter]:
+                     voice_regex: str | None = None,
+                     text_from_name: str | None = None) -> tuple[list[SpeechItem], Counter]:
     """Pair audio files with their transcripts.
 
     Args:
@@ -136,16 +144,26 @@ def read_transcripts(audio_dir: str | Path, transcripts: str | Path | None = Non
         transcripts: a transcript file (TSV, LJSpeech csv, ``name: text``), a
             folder of ``.txt``/``.lab`` files, or None (text files beside the audio).
         voice_regex: speaker id from the relative audio path (first group).
+        text_from_name: instead of transcripts, the text is the first group
+            of this regex on the relative audio path (free-spoken-digit files
+            ``7_theo_3.wav`` with ``^(\\d)_``: "7", read as "seven").
     Returns:
         (items in file order, problems: reason -> count).
     """
     audio_dir = Path(audio_dir)
-    by_rel, by_stem = _audio_index(audio_dir)
+    by_rel, by_tail = _audio_index(audio_dir)
     problems: Counter = Counter()
     items: list[SpeechItem] = []
     pairs: list[tuple[Path, str]] = []
     source = Path(transcripts) if transcripts is not None else audio_dir
-    if source.is_dir():
+    if text_from_name:
+        for audio in by_rel.values():
+            match = re.search(text_from_name, audio.relative_to(audio_dir).as_posix())
+            if match:
+                pairs.append((audio, match.group(1) if match.groups() else match.group(0)))
+            else:
+                problems["no transcript"] += 1
+    elif source.is_dir():
         for rel, audio in by_rel.items():
             for suffix in TEXT_SUFFIXES:
                 text_path = source / (rel + suffix)
@@ -165,7 +183,7 @@ def read_transcripts(audio_dir: str | Path, transcripts: str | Path | None = Non
             key_noext = re.sub(r"\.[A-Za-z0-9]{2,5}$", "", key) if Path(key).suffix.lower() in AUDIO_SUFFIXES else key
             audio = by_rel.get(key_noext)
             if audio is None:
-                matches = by_stem.get(Path(key_noext).name, [])
+                matches = by_tail.get(key_noext, [])
                 audio = matches[0] if len(matches) == 1 else None
             if audio is None:
                 problems["no audio file"] += 1
@@ -195,6 +213,31 @@ def split_voices(voices: Iterable[str], val_voices: Sequence[str] = (), val_frac
 
 # ---------------------------------------------------------------------------
 # examples
+
+
+def load_audio(path: Path, max_seconds: float = 600.0) -> np.ndarray:
+    """(N,) float32 16 kHz mono. Raw G.722 (``.g722``, Asterisk's prompts) has
+    no header to probe, so it is decoded with the bundled ffmpeg told the
+    format; everything else goes through ``decode.decode_audio``.
+
+    Raises:
+        InputError: the file cannot be decoded.
+    """
+    from ..audio.decode import decode_audio
+    from ..errors import AudioError
+
+    if path.suffix.lower() != ".g722":
+        return decode_audio(path, 16000, max_seconds=max_seconds).samples
+    import subprocess
+
+    import imageio_ffmpeg
+
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", "-f", "g722", "-i", str(path),
+               "-t", f"{max_seconds:.0f}", "-ar", "16000", "-ac", "1", "-f", "f32le", "pipe:1"]
+    result = subprocess.run(command, capture_output=True, check=False)
+    if result.returncode != 0 or len(result.stdout) < 4 * 3200:
+        raise AudioError(f"cannot decode {path.name} as G.722")
+    return np.clip(np.frombuffer(result.stdout[: len(result.stdout) // 4 * 4], "<f4"), -1, 1).astype(np.float32)
 
 
 def utterance_targets(samples: np.ndarray, text: str, names: Sequence[str], fps: float):
@@ -230,7 +273,6 @@ def build_shards(items: Sequence[SpeechItem], out: str | Path, names: Sequence[s
         augment: augmented copies per training utterance (besides the clean one).
         log: optional callable(str) for progress lines.
     """
-    from ..audio.decode import decode_audio
     from ..audio.features import feature_windows, mfcc
     from ..errors import AlignmentError, InputError
     from .dataset import Example, ShardWriter
@@ -244,26 +286,26 @@ def build_shards(items: Sequence[SpeechItem], out: str | Path, names: Sequence[s
         for i, item in enumerate(items):
             split = "val" if item.voice in val else "train"
             try:
-                clip = decode_audio(item.audio, 16000, max_seconds=max_seconds)
+                samples = load_audio(item.audio, max_seconds)
             except InputError:
                 summary.skipped["audio unreadable"] += 1
                 continue
             try:
-                targets, silent, _ = utterance_targets(clip.samples, item.text, names, fps)
+                targets, silent, _ = utterance_targets(samples, item.text, names, fps)
             except AlignmentError as exc:
                 reason = "no English words" if "no English words" in str(exc) else (
                     "transcript does not fit" if "does not" in str(exc) else "alignment failed")
                 summary.skipped[reason] += 1
                 continue
             n = targets.shape[0]
-            copies = [clip.samples] + ([augment_audio(clip.samples, 16000, rng) for _ in range(augment)]
+            copies = [samples] + ([augment_audio(samples, 16000, rng) for _ in range(augment)]
                                        if split == "train" else [])
             for audio in copies:
                 windows = feature_windows(mfcc(audio, 16000), n, fps)
                 writers[split].add(Example(windows, targets, silent, item.voice))
                 summary.frames[split] += n
             summary.utterances[split] += 1
-            summary.seconds[split] += clip.duration
+            summary.seconds[split] += samples.shape[0] / 16000
             voices[split].add(item.voice)
             if log is not None and (i + 1) % 25 == 0:
                 log(f"{i + 1}/{len(items)} utterances")
@@ -292,6 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--voice-regex", default=None,
                         help="speaker id from the audio path relative to --audio-dir (first group), "
                              "e.g. '^\\d_([a-z]+)_' for free-spoken-digit files; default: the parent folder name")
+    parser.add_argument("--text-from-name", default=None,
+                        help="no transcript files: the text is the first group of this regex on the audio path, "
+                             "e.g. '^(\\d)_' for free-spoken-digit files (digits are read as words)")
     parser.add_argument("--val-voices", default="", help="comma-separated voice ids held out into val")
     parser.add_argument("--val-fraction", type=float, default=0.0, help="fraction of the other voices held out into val")
     parser.add_argument("--augment", type=int, default=0, help="augmented copies per training utterance")
@@ -311,7 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: audio folder not found: {args.audio_dir}", file=sys.stderr)
         return 2
     try:
-        items, problems = read_transcripts(args.audio_dir, args.transcripts, args.voice_regex)
+        items, problems = read_transcripts(args.audio_dir, args.transcripts, args.voice_regex, args.text_from_name)
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
