@@ -70,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_options(generate, GenerationConfig)
     generate.add_argument("--intermediates", type=Path, default=None,
                           help="folder for the texture, raw/final coefficients (.npy) and their plot")
+    generate.add_argument("--export-animation", type=Path, default=None, metavar="DIR",
+                          help="also write the motion into DIR: arkit.csv (ARKit blendshape curves + head pose), "
+                               "visemes.json (timed visemes) and face.glb (the textured face with blendshapes and "
+                               "their animation, glTF 2.0)")
     generate.add_argument("--overwrite", action="store_true", help="replace an existing output")
 
     evaluate = commands.add_parser(
@@ -199,7 +203,8 @@ def run_generate(args: argparse.Namespace) -> int:
 
     try:
         result = pipeline.generate(args.photo, str(args.audio), str(args.out), overwrite=args.overwrite,
-                                   intermediates=args.intermediates, progress=progress, transcript=args.transcript)
+                                   intermediates=args.intermediates, progress=progress, transcript=args.transcript,
+                                   export_animation=args.export_animation)
     finally:
         print(file=sys.stderr)
         pipeline.close()

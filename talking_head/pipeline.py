@@ -316,6 +316,7 @@ class TalkingHeadPipeline:
         progress: Progress | None = None,
         config: GenerationConfig | None = None,
         transcript: str | None = None,
+        export_animation: str | None = None,
     ) -> GenerationResult:
         """Photo + audio -> MP4 (H.264 + AAC) at ``out``.
 
@@ -327,7 +328,9 @@ class TalkingHeadPipeline:
         Frames stream to the encoder; only the (T, K) coefficient track is held
         in memory. Files appear only when complete. With ``intermediates`` the
         texture, coefficient tracks, their plot and, when restoration is on,
-        the video before restoration are written there too.
+        the video before restoration are written there too. With
+        ``export_animation`` (a folder) the motion is written there as
+        ``arkit.csv``, ``visemes.json`` and ``face.glb`` (``talking_head/export``).
 
         Raises:
             UnreadableImageError, NoFaceError, FaceTooSmallError, AudioError,
@@ -343,6 +346,10 @@ class TalkingHeadPipeline:
         folder = Path(intermediates) if intermediates else None
         if folder is not None and not folder.parent.is_dir():
             raise InputError(f"Parent folder of --intermediates does not exist: {folder.parent}")
+        if export_animation is not None:
+            from .export import check_export_folder
+
+            check_export_folder(export_animation, overwrite)
         timings: dict[str, float] = {}
         notes: list[str] = list(transcript_notes)
 
@@ -379,6 +386,10 @@ class TalkingHeadPipeline:
         self._render(asset, plain, final, config, audio, out, intermediate, overwrite, timings, report)
         if folder is not None:
             write_intermediates(folder, asset, track)
+        if export_animation is not None:
+            from .export import export_animation as write_animation
+
+            write_animation(export_animation, asset, track, self.rig, self.topology, driven.phones)
         return GenerationResult(out, len(final), len(final) / config.fps, clip.duration, track, timings,
                                 tuple(notes), asset, intermediate)
 
