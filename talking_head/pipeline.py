@@ -446,6 +446,21 @@ class TalkingHeadPipeline:
             timings["restore_frames"] = restore_time
         timings["render_and_encode"] = time.perf_counter() - start
 
+    def batch(self, manifest: str, out_dir: str, engine: str = "local", workers: int | None = None,
+              address: str | None = None, retry_failed: bool = False, export_animation: bool = False,
+              progress: bool = True):
+        """Run a manifest of jobs with this pipeline's config as every row's defaults.
+
+        The jobs run in worker processes (``engine="local"``) or Ray tasks
+        (``"ray"``), each with its own models; with one local worker they run
+        here, with this pipeline's models. See ``talking_head/batch.py``.
+        Returns a ``BatchSummary``.
+        """
+        from .batch import run_manifest
+
+        return run_manifest(manifest, out_dir, self.config, engine, workers, address, retry_failed,
+                            export_animation, progress, pipeline=self)
+
     def close(self) -> None:
         if self._detector is not None:
             self._detector.close()
