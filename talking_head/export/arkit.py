@@ -135,7 +135,8 @@ class Curves:
             ``time`` column (rows are then frames at the video's rate).
         names: rig names found (each a column of ``values``).
         values: (N, len(names)) float64.
-        ignored: columns that matched nothing.
+        ignored: columns that matched nothing (ARKit shapes the rig lacks
+            only when they are not all zero).
         head: (N, 6) the head pose columns (zeros where absent), or None
             when the file has none.
     """
@@ -182,17 +183,24 @@ def read_curves(path: str | Path, rig_names) -> Curves:
         for target in targets:
             sources.setdefault(target, []).append(i)
         if not targets:
-            ignored.append(h)
+            ignored.append((i, h))
     if not sources:
         raise InputError(f"{path.name} has no column named like an ARKit blendshape or a rig shape "
                          "(see `talking-head rig-names`)")
     width = len(header)
-    try:
-        table = np.array([[float(c) if c.strip() else math.nan for c in (r + [""] * width)[:width]]
-                          for r in rows[1:]], dtype=np.float64)
-    except ValueError as error:
-        raise InputError(f"{path.name}: a value is not a number ({error})") from None
     used = sorted({i for idx in sources.values() for i in idx} | ({time_index} if time_index is not None else set()))
+    strict = set(used)
+
+    def number(cell: str, column: int) -> float:
+        try:
+            return float(cell) if cell.strip() else math.nan
+        except ValueError:
+            if column in strict:
+                raise InputError(f"{path.name}: {header[column]} has a value that is not a number: {cell!r}") from None
+            return math.nan  # ignored columns may hold anything (timecodes, labels)
+
+    table = np.array([[number(c, j) for j, c in enumerate((r + [""] * width)[:width])] for r in rows[1:]],
+                     dtype=np.float64)
     bad = ~np.isfinite(table[:, used]).all(axis=1)
     if bad.any():
         raise InputError(f"{path.name}: row {int(np.argmax(bad)) + 2} has an empty or non-finite value")
@@ -201,6 +209,10 @@ def read_curves(path: str | Path, rig_names) -> Curves:
         times = table[:, time_index]
         if len(times) > 1 and not (np.diff(times) > 0).all():
             raise InputError(f"{path.name}: the time column must increase from row to row")
+    # ARKit shapes the rig lacks (tongueOut...) are reported only when they move.
+    arkit = {n.lower() for n in ARKIT_NAMES}
+    ignored = [h for i, h in ignored
+               if h.lower() not in arkit or np.nan_to_num(table[:, i]).any()]
     names = tuple(n for n in rig_names if n in sources)
     values = np.stack([table[:, sources[n]].mean(axis=1) for n in names], axis=1)
     head = None
