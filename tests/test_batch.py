@@ -116,7 +116,7 @@ def test_local_batch_records_a_bad_job_resumes_and_retries(folder, tmp_path, pip
                                      "missing.png,a.wav,bad.mp4,\nphoto.png,b.wav,sub/two.mp4,0\n")
     out = tmp_path / "out"
     args = ["batch", str(folder / "jobs.csv"), "--out", str(out), *TINY]
-    assert main(args + ["--workers", "2"]) == 1  # a process pool of two; one job failed
+    assert main(args + ["--workers", "2", "--export-animation"]) == 1  # a process pool of two; one job failed
     lines = _status_lines(out)
     assert sorted((r["id"], r["status"]) for r in lines) == [("bad.mp4", "error"), ("one.mp4", "ok"),
                                                                ("sub/two.mp4", "ok")]
@@ -124,6 +124,8 @@ def test_local_batch_records_a_bad_job_resumes_and_retries(folder, tmp_path, pip
     assert "photo not found" in bad["message"] and bad["row"] == 2 and not (out / "bad.mp4").exists()
     assert all(r["seconds"] >= 0 and r["output"].endswith(r["id"]) for r in lines)
     _check_outputs(out, ["one.mp4", "sub/two.mp4"])
+    assert sorted(p.name for p in (out / "sub" / "two_animation").iterdir()) == ["arkit.csv", "face.glb",
+                                                                                "visemes.json"]
 
     assert main(args) == 1  # resume: nothing left to do, the failure still counts
     assert len(_status_lines(out)) == 3
