@@ -317,9 +317,12 @@ def run_job(pipeline, job: Job) -> JobResult:
         for kind, path in (("photo", job.photo), ("audio", job.audio)):
             if not Path(path).is_file():
                 raise InputError(f"{kind} not found: {path}")
+        from .audio.transcript import read_transcript
+
+        transcript = read_transcript(job.transcript)  # the manifest's author may name files, as on the CLI
         result = pipeline.generate(job.photo, job.audio, job.out, overwrite=True, config=job.config,
-                                   transcript=job.transcript, export_animation=job.animation)
-        message = "; ".join(result.notes)
+                                   transcript=transcript.text, export_animation=job.animation)
+        message = "; ".join(tuple(transcript.notes) + tuple(result.notes))
         status = "ok"
     except TalkingHeadError as error:
         status, message = "error", str(error)

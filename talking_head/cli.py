@@ -210,8 +210,12 @@ def run_animate(args: argparse.Namespace) -> int:
 
 
 def run_generate(args: argparse.Namespace) -> int:
+    from .audio.transcript import read_transcript
     from .pipeline import TalkingHeadPipeline
 
+    transcript = read_transcript(args.transcript)  # text or a file; refused here before any work
+    for note in transcript.notes:
+        print(f"note: {note}", file=sys.stderr)
     pipeline = TalkingHeadPipeline(_config(args, GenerationConfig))
     stages: dict[str, int] = {}
 
@@ -222,7 +226,7 @@ def run_generate(args: argparse.Namespace) -> int:
 
     try:
         result = pipeline.generate(args.photo, str(args.audio), str(args.out), overwrite=args.overwrite,
-                                   intermediates=args.intermediates, progress=progress, transcript=args.transcript,
+                                   intermediates=args.intermediates, progress=progress, transcript=transcript.text,
                                    export_animation=args.export_animation)
     finally:
         print(file=sys.stderr)

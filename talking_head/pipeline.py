@@ -274,21 +274,22 @@ class TalkingHeadPipeline:
         """(T, K) coefficients of ``drive`` without a transcript (kept for callers of the old API)."""
         return self.drive(clip, base, None, progress, config).coeffs
 
-    def transcript(self, value: str | None, config: GenerationConfig) -> tuple[str | None, tuple[str, ...]]:
-        """The transcript to align (text or a text file's contents), with notes.
+    def transcript(self, text: str | None, config: GenerationConfig) -> tuple[str | None, tuple[str, ...]]:
+        """The transcript to align (normalised), with notes. Text only: files are the CLI's business.
 
         Raises:
-            InputError: unreadable or binary transcript file, or one too long to use.
+            InputError: a transcript too long to use.
         """
-        if value is None:
+        if text is None:
             return None, ()
-        from .audio.transcript import load_transcript
+        from .audio.transcript import normalise, transcript_from_text
 
-        text, notes = load_transcript(value)
-        if text is not None and config.driver != "phonetic":
+        checked = transcript_from_text(str(text))
+        notes = checked.notes
+        if checked.text is not None and config.driver != "phonetic":
             notes = notes + (f"the transcript is used by the phonetic driver only; the {config.driver} driver "
                              "ignored it",)
-        return text, notes
+        return (normalise(checked.text) or None) if checked.text is not None else None, notes
 
     def motion(self, raw: np.ndarray, config: GenerationConfig) -> np.ndarray:
         """Post-processes on the coefficient track: blinks, then raised-cosine smoothing.
@@ -320,7 +321,7 @@ class TalkingHeadPipeline:
     ) -> GenerationResult:
         """Photo + audio -> MP4 (H.264 + AAC) at ``out``.
 
-        ``transcript`` (text, or a path to a UTF-8 text file) is what is said:
+        ``transcript`` (text; the CLI reads ``--transcript FILE`` itself) is what is said:
         the phonetic driver aligns it to the audio for exact phone timing and
         falls back to recognising the phones (with a note) when it does not
         match the audio. Other drivers ignore it.

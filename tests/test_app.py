@@ -234,3 +234,14 @@ def test_settings_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("TALKING_HEAD_MAX_AUDIO_SECONDS", "30")
     monkeypatch.setenv("TALKING_HEAD_OUTPUT_TTL", "60")
     assert app.AppSettings.from_env() == app.AppSettings(2, "10mb", 30.0, 60.0)
+
+
+def test_phonetic_driver_with_a_transcript_and_a_path_typed_as_text(client, short_clip):
+    # The box is text: a path typed into it is aligned as words, never opened by the server.
+    secret = Path("/etc/hostname")
+    *_, notes = generate(client, app.EXAMPLE_PHOTO, short_clip, transcript=str(secret), driver="phonetic",
+                         mouth_motion=1.3)
+    assert "phonetic driver, mouth motion 1.3" in notes
+    assert "recognised from the audio alone" in notes  # "etc hostname" does not match the speech
+    if secret.is_file() and secret.read_text().strip():
+        assert secret.read_text().strip() not in notes

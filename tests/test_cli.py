@@ -84,3 +84,39 @@ def test_output_in_missing_folder(tmp_path, photo):
     np.save(tmp_path / "c.npy", np.zeros((2, len(load_rig().names))))
     out = tmp_path / "missing" / "v.mp4"
     assert main(["animate", "--photo", str(photo), "--coeffs", str(tmp_path / "c.npy"), "--out", str(out)]) == 2
+
+
+CLIP = __import__("pathlib").Path(__file__).parent / "data" / "librivox_0930.flac"
+
+
+def test_generate_with_a_transcript_file_and_the_phonetic_driver(tmp_path, photo, capsys):
+    script = tmp_path / "what is said.txt"
+    script.write_text("He might even have been made amiable himself.\n", encoding="utf-8")
+    out = tmp_path / "talk.mp4"
+    assert main(["generate", "--photo", str(photo), "--audio", str(CLIP), "--out", str(out), "--size", "64",
+                 "--texture-size", "128", "--driver", "phonetic", "--transcript", str(script),
+                 "--mouth-motion", "1.2"]) == 0
+    assert probe_video(out).frames == 82  # 3.29 s at 25 fps
+    assert "recognised from the audio alone" not in capsys.readouterr().err  # the transcript aligned
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda d: d / "missing.txt", "Transcript file not found"),
+    (lambda d: (d / "bin.txt").write_bytes(b"\x00\x01\x02abc") and d / "bin.txt", "not a text file"),
+    (lambda d: "word " * 20_000, "characters"),
+])
+def test_bad_transcripts_fail_before_any_work_with_one_line(tmp_path, photo, capsys, make, message):
+    value = make(tmp_path)
+    out = tmp_path / "never.mp4"
+    assert main(["generate", "--photo", str(photo), "--audio", str(CLIP), "--out", str(out),
+                 "--transcript", str(value)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and message in err[0]
+    assert not out.exists()
+
+
+def test_transcript_with_another_driver_is_noted(tmp_path, photo, capsys):
+    out = tmp_path / "talk.mp4"
+    assert main(["generate", "--photo", str(photo), "--audio", str(CLIP), "--out", str(out), "--size", "64",
+                 "--texture-size", "128", "--driver", "loudness", "--transcript", "hello there"]) == 0
+    assert "used by the phonetic driver only" in capsys.readouterr().err
