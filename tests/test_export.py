@@ -242,3 +242,16 @@ def test_exported_curves_drive_the_same_mouth(exported):
         a = list(read_frames(exported / "a.mp4"))[index].astype(float)
         b = list(read_frames(exported / "b.mp4"))[index].astype(float)
         assert np.abs(a - b).mean() < 1.0
+
+
+def test_visemes_from_the_phonetic_drivers_phones_tile_the_video():
+    from talking_head.drivers import TimedPhone
+    from talking_head.export.visemes import viseme_record
+
+    phones = (TimedPhone("HH", 0.2, 0.3), TimedPhone("AY", 0.3, 0.5), TimedPhone("SIL", 0.5, 0.6),
+              TimedPhone("M", 0.6, 0.7))
+    record = viseme_record(np.zeros((25, len(NAMES))), NAMES, 25.0, phones)
+    assert record["source"] == "phones" and [p["phone"] for p in record["phones"]] == ["HH", "AY", "SIL", "M"]
+    shown = [(s["viseme"], s["start"], s["end"]) for s in record["visemes"]]
+    assert shown == [("sil", 0.0, 0.2), ("H", 0.2, 0.3), ("AA", 0.3, 0.41), ("IH", 0.41, 0.5), ("sil", 0.5, 0.6),
+                     ("PBM", 0.6, 0.7), ("sil", 0.7, 1.0)]
