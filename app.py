@@ -191,8 +191,8 @@ class TalkingHeadApp:
             str(result.video),
             figure,
             self.mesh_zip(result.asset, folder),
-            _notes(result, config),
             animation_zip(folder / "animation"),
+            _notes(result, config),
         )
 
     def mesh_zip(self, asset: FaceAsset, folder: Path) -> str:
@@ -335,8 +335,8 @@ def build_demo(app: TalkingHeadApp | None = None) -> gr.Blocks:
             table = gr.Dataframe(headers=TABLE_HEADERS, label="Measured", interactive=False, elem_id="ablation-table")
         settings = [transcript, driver, mouth_motion, smoothing, mouth, blink, restore, restorer, size, framing]
         # preprocess=False: uploads reach check_inputs as files, so a non-image gets our message.
-        run.click(app.generate, [photo, audio, *settings], [texture, intermediate, final, plot, download, notes,
-                                                    animation],
+        run.click(app.generate, [photo, audio, *settings], [texture, intermediate, final, plot, download, animation,
+                                                    notes],
                   api_name="generate", preprocess=False, concurrency_id="pipeline",
                   concurrency_limit=app.settings.concurrency)
         run_ablation.click(app.ablation, [photo, audio, *settings, compare], [ablation_video, table],

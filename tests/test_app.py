@@ -81,7 +81,7 @@ def generate(client, photo, audio, smoothing=2, size=256, transcript="", driver=
 
 
 def test_generate_on_the_bundled_example(served, client):
-    texture, render, final, plot, mesh_zip, notes, animation = generate(client, app.EXAMPLE_PHOTO, app.EXAMPLE_AUDIO)
+    texture, render, final, plot, mesh_zip, animation, notes = generate(client, app.EXAMPLE_PHOTO, app.EXAMPLE_AUDIO)
 
     video = probe_video(final)
     assert (video.video_codec, video.audio_codec) == ("h264", "aac")
