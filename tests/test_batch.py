@@ -144,7 +144,7 @@ def test_ray_batch_records_a_face_less_photo_and_goes_on(folder, tmp_path):
                                       '{"photo": "blank.png", "audio": "a.wav", "out": "noface.mp4"}\n'
                                       '{"photo": "photo.png", "audio": "b.wav", "out": "two.mp4", "smoothing": 0}\n')
     out = tmp_path / "ray"
-    assert main(["batch", str(folder / "ray.jsonl"), "--out", str(out), "--engine", "ray", "--workers", "2",
+    assert main(["batch", str(folder / "ray.jsonl"), "--out", str(out), "--engine", "ray", "--workers", "1",
                  *TINY]) == 1
     status = read_status(out)
     assert {k: v.status for k, v in status.items()} == {"one.mp4": "ok", "noface.mp4": "error", "two.mp4": "ok"}
