@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PACKAGE := $(VENV)/.package
 
+# The Khronos glTF validator (npm) checks the exported face.glb in the tests.
+GLTF_VALIDATOR := .cache/node/node_modules/gltf-validator/package.json
+
 .PHONY: run test test-quick setup browser clean
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-nodeps.txt constraints.txt
@@ -35,8 +38,11 @@ browser:
 run: $(PACKAGE)
 	$(PY) app.py
 
+$(GLTF_VALIDATOR):
+	npm install --prefix .cache/node --no-audit --no-fund --no-save gltf-validator@2.0.0-dev.3.10
+
 # Everything, slow tests included (CI runs this).
-test: $(PACKAGE) browser
+test: $(PACKAGE) browser $(GLTF_VALIDATOR)
 	$(PY) -m pytest -q tests
 
 # A developer's quick loop: the tests not marked slow.
@@ -44,4 +50,4 @@ test-quick: $(PACKAGE)
 	$(PY) -m pytest -q -m "not slow" tests
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .cache/node

@@ -253,7 +253,7 @@ class TalkingHeadApp:
             result = self.pipeline.generate(
                 photo, audio, str(folder / "talking_head.mp4"), config=config,
                 intermediates=str(folder / "stages"), progress=ProgressReporter(progress), cancel=cancel,
-                transcript=_transcript_text(transcript),
+                transcript=_transcript_text(transcript), export_animation=str(folder / "animation"),
             )
             figure = plot_coefficients(result.coefficients)
             plt.close(figure)  # Gradio only calls savefig; keep pyplot from holding every request's figure
@@ -270,6 +270,7 @@ class TalkingHeadApp:
             str(result.video),
             figure,
             mesh,
+            animation_zip(folder / "animation"),
             _notes(result, config),
         )
 
@@ -348,6 +349,15 @@ def remove_stale_roots(temp: str | None = None) -> list[Path]:
 NOT_AN_UPLOAD = "The upload did not arrive as a file; upload it again."
 
 
+def animation_zip(folder: Path) -> str:
+    """arkit.csv + visemes.json + face.glb (``talking_head/export``) zipped for download."""
+    archive = folder.with_name("animation.zip")
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for path in sorted(folder.iterdir()):
+            bundle.write(path, path.name)
+    return str(archive)
+
+
 def _upload_path(value) -> str | None:
     """The server-side path of an upload (a FileData dict, or a plain path), checked.
 
@@ -411,7 +421,8 @@ def build_demo(app: TalkingHeadApp | None = None) -> gr.Blocks:
                                         placeholder="The words of the speech: the lips then follow every phone "
                                                     "exactly (phonetic driver)", elem_id="transcript")
                 with gr.Row():
-                    driver = gr.Dropdown(list(option_choices(GenerationConfig, "driver")), value=defaults.driver,
+                    driver = gr.Dropdown([d for d in option_choices(GenerationConfig, "driver") if d != "curves"],
+                                         value=defaults.driver,
                                          label="Driver", info="phonetic: recognised or aligned phones; "
                                          "audionet: the paper's network; loudness: baseline", elem_id="driver")
                     lo, hi = option_bounds(GenerationConfig, "mouth_motion")
@@ -451,6 +462,8 @@ def build_demo(app: TalkingHeadApp | None = None) -> gr.Blocks:
                 with gr.Row(equal_height=False):
                     download = gr.File(label="Textured mesh (OBJ + MTL + PNG)", interactive=False, elem_id="mesh")
                     notes = gr.Markdown(label="Notes", elem_id="notes")
+                    animation = gr.File(label="Animation (ARKit curves CSV, visemes JSON, animated glTF)",
+                                        interactive=False, elem_id="animation")
         with gr.Accordion("Ablation: the same input with post-processes off and on", open=False):
             compare = gr.CheckboxGroup(list(ABLATIONS), value=["smoothing", "mouth completion"], label="Compare")
             run_ablation = gr.Button("Render the comparison", elem_id="run-ablation")
@@ -458,7 +471,8 @@ def build_demo(app: TalkingHeadApp | None = None) -> gr.Blocks:
             table = gr.Dataframe(headers=TABLE_HEADERS, label="Measured", interactive=False, elem_id="ablation-table")
         settings = [transcript, driver, mouth_motion, smoothing, mouth, blink, restore, restorer, size, framing]
         # preprocess=False: uploads reach check_inputs as files, so a non-image gets our message.
-        run.click(app.generate, [photo, audio, *settings, head_motion, seed], [texture, intermediate, final, plot, download, notes],
+        run.click(app.generate, [photo, audio, *settings, head_motion, seed],
+                  [texture, intermediate, final, plot, download, animation, notes],
                   api_name="generate", preprocess=False, concurrency_id="pipeline",
                   concurrency_limit=app.settings.concurrency)
         run_ablation.click(app.ablation, [photo, audio, *settings, compare, head_motion, seed], [ablation_video, table],

@@ -71,7 +71,30 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_options(generate, GenerationConfig)
     generate.add_argument("--intermediates", type=Path, default=None,
                           help="folder for the texture, raw/final coefficients (.npy) and their plot")
+    generate.add_argument("--export-animation", type=Path, default=None, metavar="DIR",
+                          help="also write the motion into DIR: arkit.csv (ARKit blendshape curves + head pose), "
+                               "visemes.json (timed visemes) and face.glb (the textured face with blendshapes and "
+                               "their animation, glTF 2.0)")
     generate.add_argument("--overwrite", action="store_true", help="replace an existing output")
+
+    batch = commands.add_parser(
+        "batch",
+        help="many videos from a manifest (CSV or JSON Lines), on this machine's cores or a Ray cluster",
+        description="Run every row of MANIFEST (columns photo, audio, optional transcript, out, and any generation "
+                    "option) with the options below as defaults. Results go to DIR/batch_status.jsonl; running "
+                    "again skips finished jobs. Exit status 1 when any job failed.",
+    )
+    batch.add_argument("manifest", type=Path, help="CSV or .jsonl manifest; relative paths resolve against its folder")
+    batch.add_argument("--out", required=True, type=Path, help="output folder (created; its parent must exist)")
+    batch.add_argument("--engine", choices=("local", "ray"), default="local",
+                       help="local: a process pool on this machine (default); ray: Ray tasks")
+    batch.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="local processes, or CPUs of a local Ray (default: the cores)")
+    batch.add_argument("--address", default=None, help="Ray cluster address to join (default: start a local Ray)")
+    batch.add_argument("--retry-failed", action="store_true", help="run the jobs recorded as failed again")
+    batch.add_argument("--export-animation", action="store_true",
+                       help="also write each video's arkit.csv, visemes.json and face.glb into <video>_animation/")
+    add_config_options(batch, GenerationConfig)
 
     evaluate = commands.add_parser(
         "evaluate",
@@ -207,7 +230,8 @@ def run_generate(args: argparse.Namespace) -> int:
 
     try:
         result = pipeline.generate(args.photo, str(args.audio), str(args.out), overwrite=args.overwrite,
-                                   intermediates=args.intermediates, progress=progress, transcript=transcript.text)
+                                   intermediates=args.intermediates, progress=progress, transcript=transcript.text,
+                                   export_animation=args.export_animation)
     finally:
         print(file=sys.stderr)
         pipeline.close()
@@ -218,6 +242,20 @@ def run_generate(args: argparse.Namespace) -> int:
           f"(audio {result.audio_duration:.2f} s) in {compute:.1f} s "
           f"({compute / max(result.duration, 1e-9):.2f} s per second of video)")
     return 0
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    from .batch import run_manifest
+
+    if args.address and args.engine != "ray":
+        raise InputError("--address joins a Ray cluster: use it with --engine ray")
+    summary = run_manifest(args.manifest, args.out, _config(args, GenerationConfig), args.engine, args.workers,
+                           args.address, args.retry_failed, args.export_animation)
+    done = sum(r.status == "ok" for r in summary.results)
+    print(f"{done} of {len(summary.results)} run ok, {len(summary.skipped)} skipped (recorded before), "
+          f"{len(summary.failed)} failed in all, {summary.total} jobs, {summary.seconds:.1f} s; "
+          f"status in {args.out / 'batch_status.jsonl'}")
+    return 0 if summary.ok else 1
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -275,7 +313,7 @@ def run_train(args: argparse.Namespace) -> int:
     return run(args)
 
 
-COMMANDS = {"texture": run_texture, "animate": run_animate, "generate": run_generate,
+COMMANDS = {"texture": run_texture, "animate": run_animate, "generate": run_generate, "batch": run_batch,
             "evaluate": run_evaluate, "bench": run_bench, "rig-names": run_rig_names,
             "weights": run_weights, "train-audionet": run_train}
 

@@ -22,7 +22,7 @@ RESTORE_MODES = ("off", "reference", "frames")
 RESTORERS = ("auto", "gfpgan", "realesrgan")
 # The drivers' names; ``talking_head/drivers/__init__.py`` holds the table of
 # implementations (a test checks that both agree).
-DRIVERS = ("phonetic", "audionet", "loudness")
+DRIVERS = ("phonetic", "audionet", "loudness", "curves")
 
 
 def option(default: Any, help: str, *, choices: tuple | None = None, bounds: tuple | None = None,
@@ -114,7 +114,8 @@ class GenerationConfig(RenderConfig):
     # Default driver: chosen by measurement (tools/eval_drivers.py), see README "Drivers".
     driver: str = option("audionet", "what moves the mouth: phonetic (timed phones from a real-speech recogniser, "
                          "aligned to the transcript when given), audionet (the paper's network on MFCC windows), "
-                         "loudness (baseline: the jaw follows the RMS level)", choices=DRIVERS)
+                         "loudness (baseline: the jaw follows the RMS level), curves (an ARKit-style CSV given "
+                         "with --coeffs)", choices=DRIVERS)
     mouth_motion: float = option(1.0, "mouth motion intensity: 0.5 (subtle) to 1.5 (pronounced); 1 = calibrated "
                                  "to real speakers", bounds=(0.5, 1.5))
     # Raised-cosine half window l in frames (0 = off, up to 10). Default 2, by
@@ -140,6 +141,14 @@ class GenerationConfig(RenderConfig):
     head_motion: float = option(1.0, "head motion from the speech: 0 = still (the photo's pose), 1 = natural "
                                 "(calibrated to real speakers), up to 2", bounds=(0.0, 2.0))
     seed: int = option(0, "seed of the head motion's random parts (drift, tilt directions)", bounds=(0, 2**31 - 1))
+    # External motion (talking_head/drivers/curves.py): giving a file implies the curves driver.
+    coeffs: str | None = option(None, "drive the face with an arkit.csv-style file of blendshape curves (ours from "
+                                "--export-animation, or another tool's) instead of the audio; the audio still "
+                                "gives the sound and the length; implies --driver curves")
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.coeffs is not None and self.driver != "curves":
+            object.__setattr__(self, "driver", "curves")
+        if self.driver == "curves" and self.coeffs is None:
+            raise ValueError("the curves driver needs a curve file (coeffs, --coeffs FILE.csv)")

@@ -55,6 +55,23 @@ class RenderJob:
     head: np.ndarray | None = None
 
 
+def head_pose_cm(head: np.ndarray | None, topology) -> np.ndarray | None:
+    """(T, 5) head-pose deltas (yaw, pitch, roll degrees; tx, ty in inter-ocular
+    distances, image axes) -> (T, 6) yaw, pitch, roll degrees and x, y, z cm
+    (x right, y up), the export's columns; the canonical face's eye distance
+    converts the units."""
+    if head is None:
+        return None
+    from .eval.metrics import interocular
+
+    iod_cm = float(interocular(topology.vertices[None])[0])
+    out = np.zeros((len(head), 6))
+    out[:, :3] = head[:, :3]
+    out[:, 3] = head[:, 3] * iod_cm
+    out[:, 4] = -head[:, 4] * iod_cm
+    return out
+
+
 def _reporter(progress: Progress | None, cancel: threading.Event | None) -> Progress:
     """The progress callback, which is also the cancellation check (called per batch of frames)."""
 
@@ -247,6 +264,8 @@ class TalkingHeadPipeline:
         report("driver", 0.0)
         output = make_driver(config.driver, self, config).drive(request, lambda fraction: report("driver", fraction))
         report("driver", 1.0)
+        if output.absolute:
+            return output
         from .motion.expression import keep_photo_expression
 
         # Speech moves the mouth on top of the photo's own expression (a smile stays).
@@ -348,6 +367,7 @@ class TalkingHeadPipeline:
         config: GenerationConfig | None = None,
         transcript: str | None = None,
         cancel: threading.Event | None = None,
+        export_animation: str | None = None,
     ) -> GenerationResult:
         """Photo + audio -> MP4 (H.264 + AAC) at ``out``.
 
@@ -362,6 +382,8 @@ class TalkingHeadPipeline:
         the video before restoration are written there too. Every output path
         and the device are checked before any work. Silent audio is not an
         error: the mouth stays closed, and a note says so.
+        With ``export_animation`` (a folder) the motion is written there as
+        ``arkit.csv``, ``visemes.json`` and ``face.glb`` (``talking_head/export``).
 
         Args:
             cancel: when set (from another thread), the call stops at its next
@@ -381,6 +403,10 @@ class TalkingHeadPipeline:
         transcript, transcript_notes = self.transcript(transcript, config)
         if config.driver == "audionet" or config.restore != "off":
             self.device(config)  # --device cuda without a GPU fails now, not after the analysis
+        if export_animation is not None:
+            from .export import check_export_folder
+
+            check_export_folder(export_animation, overwrite)
         timings = Timings()
         notes: list[str] = list(transcript_notes)
 
@@ -407,7 +433,8 @@ class TalkingHeadPipeline:
         raw = driven.coeffs
         notes.extend(driven.notes)
         with timings("smoothing"):
-            raw = self.brows(raw, clip, config, driven.speech)
+            if not driven.absolute:  # external curves carry their own brows
+                raw = self.brows(raw, clip, config, driven.speech)
             final = self.motion(raw, config)
             head = self.head_pose(clip, len(final), config, driven.speech)
         track = CoefficientTrack(self.rig.names, raw, final, config.fps, head)
@@ -426,6 +453,11 @@ class TalkingHeadPipeline:
             from .intermediates import write_intermediates
 
             write_intermediates(folder, asset, track)
+        if export_animation is not None:
+            from .export import export_animation as write_animation
+
+            write_animation(export_animation, asset, track, self.rig, self.topology, driven.phones,
+                            head_pose_cm(track.head_pose, self.topology))
         return GenerationResult(out, len(final), len(final) / config.fps, clip.duration, track, timings.seconds,
                                 tuple(notes), asset, intermediate)
 
@@ -505,6 +537,21 @@ class TalkingHeadPipeline:
                         writer.abort()
                     raise
             return animator.renderer.backend
+
+    def batch(self, manifest: str, out_dir: str, engine: str = "local", workers: int | None = None,
+              address: str | None = None, retry_failed: bool = False, export_animation: bool = False,
+              progress: bool = True):
+        """Run a manifest of jobs with this pipeline's config as every row's defaults.
+
+        The jobs run in worker processes (``engine="local"``) or Ray tasks
+        (``"ray"``), each with its own models; with one local worker they run
+        here, with this pipeline's models. See ``talking_head/batch.py``.
+        Returns a ``BatchSummary``.
+        """
+        from .batch import run_manifest
+
+        return run_manifest(manifest, out_dir, self.config, engine, workers, address, retry_failed,
+                            export_animation, progress, pipeline=self)
 
     def close(self) -> None:
         """Release the landmark graph and drop the cached models (they load again on next use)."""

@@ -84,7 +84,7 @@ def generate(client, photo, audio, smoothing=2, size=256, transcript="", driver=
 
 
 def test_generate_on_the_bundled_example(served, client):
-    texture, render, final, plot, mesh_zip, notes = generate(client, app.EXAMPLE_PHOTO, app.EXAMPLE_AUDIO)
+    texture, render, final, plot, mesh_zip, animation, notes = generate(client, app.EXAMPLE_PHOTO, app.EXAMPLE_AUDIO)
 
     video = probe_video(final)
     assert (video.video_codec, video.audio_codec) == ("h264", "aac")
@@ -101,6 +101,7 @@ def test_generate_on_the_bundled_example(served, client):
     assert 0.2 < (rgba[..., 3] > 0).mean() < 0.95  # the face's UV island, not an empty or full square
     assert plot["type"] == "matplotlib" and plot["plot"].startswith("data:image/")
     assert set(zipfile.ZipFile(mesh_zip).namelist()) == {"face.obj", "face.mtl", "texture.png"}
+    assert set(zipfile.ZipFile(animation).namelist()) == {"arkit.csv", "visemes.json", "face.glb"}
     assert "218 frames" in notes and "256 px, audionet driver" in notes and "smoothing l=2" in notes
 
     # The pipeline wrote into one request folder of the app's own temporary root.

@@ -33,10 +33,17 @@ def _loudness(models, config) -> Driver:
     return LoudnessDriver()
 
 
+def _curves(models, config) -> Driver:
+    from .curves import CurvesDriver
+
+    return CurvesDriver(config.coeffs)
+
+
 DRIVER_TABLE: dict[str, Callable[..., Driver]] = {
     "phonetic": _phonetic,
     "audionet": _audionet,
     "loudness": _loudness,
+    "curves": _curves,
 }
 
 

@@ -75,12 +75,16 @@ class DriverOutput:
         notes: remarks for the user (fallbacks taken, languages).
         phones: timed phones when the driver knows them (phonetic driver).
         speech: (T,) bool voice activity per frame when the driver measured it.
+        absolute: the coefficients are a whole expression (external curves),
+            not speech relative to rest: the photo's expression is not put back
+            under them.
     """
 
     coeffs: np.ndarray
     notes: tuple[str, ...] = ()
     phones: tuple[TimedPhone, ...] = ()
     speech: np.ndarray | None = field(default=None, compare=False)
+    absolute: bool = False
 
 
 class Driver(Protocol):

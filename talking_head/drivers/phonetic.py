@@ -32,14 +32,12 @@ class PhoneticDriver:
         self.gain = gain
 
     def drive(self, request: DriveRequest, report: Report) -> DriverOutput:
-        from ..audio.phonetic import phones_to_segments, recognise
-        from ..audio.vad import intervals_to_mask, speech_intervals
+        from ..audio.phonetic import phones_to_segments, recognise, speech_mask_from_phones
         from ..audio.visemes import coefficient_track
 
-        samples = request.clip.samples
-        speech = speech_intervals(samples, request.clip.sample_rate)
-        report(0.2)
-        track = recognise(samples, request.transcript, speech=speech)
+        # recognise runs the VAD itself: it retries at lower thresholds, or
+        # ignores the VAD, on whispered and creaky speech the recogniser hears.
+        track = recognise(request.clip.samples, request.transcript)
         report(0.8)
         segments = phones_to_segments(track.phones)
         driven = coefficient_track(segments, request.frames, request.fps, request.driven).astype(np.float64)
@@ -52,4 +50,4 @@ class PhoneticDriver:
         phones = tuple(TimedPhone(p.label, p.start, p.end) for p in track.phones)
         report(1.0)
         return DriverOutput(coeffs, tuple(track.notes), phones,
-                            intervals_to_mask(speech, request.frames, request.fps))
+                            speech_mask_from_phones(track.phones, request.frames, request.fps))
