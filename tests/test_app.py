@@ -195,7 +195,7 @@ def test_bad_inputs_are_messages_and_the_app_keeps_serving(client, short_clip, t
 def test_silent_audio_gives_a_closed_mouth_video_with_a_note(client, tmp_path):
     """One policy with the CLI (the pipeline's): silence is not an error, the note says why the mouth is still."""
     silent = write_wav(tmp_path / "silent.wav", np.zeros(16000))
-    *_, final, _, _, notes = generate(client, app.EXAMPLE_PHOTO, silent)
+    _, _, final, _, _, _, notes = generate(client, app.EXAMPLE_PHOTO, silent)
     assert probe_video(final).frames == 25 and "the audio is silent" in notes
 
 
@@ -362,7 +362,7 @@ def test_raw_api_reads_only_uploaded_files(served, short_clip, tmp_path):
     secret_audio.write_bytes(short_clip.read_bytes())
     photo, audio = upload_raw(url, app.EXAMPLE_PHOTO), upload_raw(url, short_clip)
     meta = {"_type": "gradio.FileData"}
-    settings = ["", "audionet", 1.0, 2, True, True, "off", "auto", 256, "crop"]
+    settings = ["", "audionet", 1.0, 2, True, True, "off", "auto", 256, "crop", 1.0, 0]
     messages: dict[tuple[str, str], set] = {}
     for target in (secret_photo, secret_audio, tmp_path / "missing.png", Path("/etc/passwd"), Path("/etc")):
         for variant, extra in (("no meta", {}), ("meta", {"meta": meta})):
