@@ -130,7 +130,7 @@ def speech(tmp_path_factory):
 
 
 @pytest.mark.parametrize("blink", [True, False])
-def test_generate_blinks_before_smoothing_and_not_when_disabled(blink, speech, astronaut, tmp_path):
+def test_generate_blinks_and_not_when_disabled(blink, speech, astronaut, tmp_path):
     config = GenerationConfig(size=64, texture_size=128, blink=blink, blink_seed=5, smoothing=0)
     pipeline = TalkingHeadPipeline(config)
     # The driver is not under test: the mouth keeps the photo's expression.

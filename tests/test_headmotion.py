@@ -64,3 +64,21 @@ def test_rendered_moving_head_is_measured_back(pipeline, asset, detector):
     assert 0.4 * track[:, 0].std() < stats.std["yaw"] < 1.3 * track[:, 0].std()
     assert 0.7 * track[:, 2].std() < stats.std["roll"] < 1.3 * track[:, 2].std()
     assert np.corrcoef(measured[:, 0], track[:, 0])[0, 1] > 0.9
+
+
+def test_unposed_opening_does_not_change_with_the_head_pose():
+    from talking_head.face.rig import load_rig
+    from talking_head.face.topology import load_topology
+    from talking_head.eval.headmotion import unposed_opening
+    from talking_head.motion.headpose import delta_rotation
+
+    topology, rig = load_topology(), load_rig()
+    coeffs = np.zeros(rig.size)
+    coeffs[list(rig.names).index("jawOpen")] = 0.5
+    face = rig.apply(topology.vertices, coeffs)
+    frontal = np.diag([1.0, -1.0, -1.0])
+    frames = [40.0 * face @ (frontal @ delta_rotation(*angles)).T + np.array([250.0, 250.0, 0.0])
+              for angles in [(0, 0, 0), (12, 0, 0), (0, -10, 0), (5, 8, -6)]]
+    opening = unposed_opening(np.stack(frames))
+    assert opening[0] > 0.05
+    np.testing.assert_allclose(opening, opening[0], rtol=1e-6)

@@ -53,8 +53,11 @@ def real_series(video: Path, frames: int, fps: float):
     from talking_head.eval.lipsync import mouth_width
     from talking_head.eval.metrics import mouth_opening
 
+    from talking_head.eval.headmotion import unposed_opening
+
     track, _ = track_video(video)
     opening = resample_series(_fill(mouth_opening(track.points)), track.fps, frames, fps)
+    unposed = resample_series(_fill(unposed_opening(track.points)), track.fps, frames, fps)
     width = resample_series(_fill(mouth_width(track.points)), track.fps, frames, fps)
     clip = decode_audio(video)
     try:
@@ -63,7 +66,7 @@ def real_series(video: Path, frames: int, fps: float):
         speech = speech_mask(clip.samples, frames, fps)
     except ImportError:
         speech = None
-    return opening, width, speech
+    return opening, width, speech, unposed
 
 
 def measure(pipeline, video: Path, drivers: list[str], base: GenerationConfig, transcript: str | None,
@@ -86,20 +89,28 @@ def measure(pipeline, video: Path, drivers: list[str], base: GenerationConfig, t
         track, _ = track_video(out)
         opening, width = _fill(mouth_opening(track.points)), _fill(mouth_width(track.points))
         figures = lip_sync(opening, real[0], width, real[1], real[2])
+        # The same with each frame's head pose removed first (both videos): the mouth alone.
+        from talking_head.eval.headmotion import unposed_opening
+        from talking_head.eval.metrics import best_lag_correlation, pearson
+
+        unposed = _fill(unposed_opening(track.points))
+        r_unposed, best_unposed = pearson(unposed, real[3]), best_lag_correlation(unposed, real[3])[0]
         compute = sum(v for k, v in result.timings.items() if k != "render")
         rows.append({"video": video.stem, "driver": driver, "transcript": transcript is not None,
                      "notes": list(result.notes), "seconds_per_second": compute / max(result.duration, 1e-9),
-                     "wall_seconds": seconds, **figures.as_dict()})
+                     "wall_seconds": seconds, **figures.as_dict(), "r_unposed": r_unposed,
+                     "best_r_unposed": best_unposed})
         print(f"{video.stem:>14} {driver:<9} r={figures.r:+.3f} best={figures.best_r:+.3f} ({figures.best_lag:+d}) "
               f"amp={figures.amplitude_ratio:.2f} closed={figures.silent_closed:.2f}/{figures.silent_frames} "
               f"width_std={figures.width_std:.3f}/{figures.real_width_std:.3f} "
+              f"unposed r={r_unposed:+.3f} best={best_unposed:+.3f} "
               f"{compute / max(result.duration, 1e-9):.2f} s/s", flush=True)
     return rows
 
 
 def summary(rows: list[dict]) -> str:
     """A Markdown table: per driver, the mean over videos of every figure."""
-    keys = ("r", "best_r", "amplitude_ratio", "silent_closed", "width_std", "real_width_std", "seconds_per_second")
+    keys = ("r", "best_r", "r_unposed", "best_r_unposed", "amplitude_ratio", "silent_closed", "width_std", "real_width_std", "seconds_per_second")
     lines = ["| driver | videos | " + " | ".join(keys) + " |", "|---" * (len(keys) + 2) + "|"]
     for driver in dict.fromkeys(r["driver"] for r in rows):
         chosen = [r for r in rows if r["driver"] == driver]

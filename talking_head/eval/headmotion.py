@@ -193,3 +193,30 @@ def blink_depth(opening: np.ndarray, closure: np.ndarray, shut: float = 0.95) ->
         if closure[start:stop].max() >= shut:
             depths.append(np.nanmin(opening[max(start - 1, 0): stop + 1]) / open_level)
     return np.array(depths)
+
+
+def unposed_opening(points: np.ndarray) -> np.ndarray:
+    """Inner-lip gap measured after removing each frame's rigid head pose.
+
+    The 2D gap over the inter-ocular distance (``metrics.mouth_opening``)
+    changes with the head's pose (MediaPipe reads the same mouth ~10 % more or
+    less open at +-8 degrees of yaw on our renders); un-posing the landmarks
+    with the rigid fit first gives a measure of the mouth alone, to tell a
+    worse mouth from a moving head.
+
+    Args:
+        points: (T, >=468, 3) landmarks, NaN rows where no face.
+    Returns:
+        (T,) float64 gap over the un-posed inter-ocular distance; NaN where no face.
+    """
+    from ..face.rig import inner_lip_gap
+
+    topology = load_topology()
+    points = np.asarray(points, dtype=np.float64)
+    out = np.full(len(points), np.nan)
+    for index in np.flatnonzero(np.isfinite(points[:, :468]).all(axis=(1, 2))):
+        pose = estimate_pose(topology.vertices, points[index, :468], topology.procrustes_ids,
+                             topology.procrustes_weights)
+        unposed = pose.invert(points[index, :468])
+        out[index] = inner_lip_gap(unposed) / float(interocular(unposed[None])[0])
+    return out
