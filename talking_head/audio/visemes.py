@@ -81,6 +81,7 @@ AUDIO_DRIVEN_PREFIXES = ("jaw", "mouth")
 JAW_GROUP = ("jawOpen", "jawForward", "jawLeft", "jawRight", "mouthLowerDown")
 RHO_BEFORE = 0.065  # s, anticipatory reach of a segment's dominance
 RHO_AFTER = 0.045  # s, carry-over reach
+LEAD = 0.0  # s, how far the mouth runs ahead of the sound it makes
 SUBSAMPLES = 4
 SPLIT = 0.55  # share of a two-symbol segment given to its first symbol
 CLOSURE = "closure"  # internal channel: how much the lips seal over the jaw
@@ -274,6 +275,63 @@ def frame_times(n_frames: int, fps: float, subsamples: int = SUBSAMPLES) -> np.n
     return (np.arange(n_frames)[:, None] + offsets[None]) / fps
 
 
+def blend_weights(
+    segments: Sequence[Segment],
+    times: np.ndarray,
+    rho_before: float = RHO_BEFORE,
+    rho_after: float = RHO_AFTER,
+) -> np.ndarray:
+    """Normalised dominance of every table viseme at arbitrary instants.
+
+    The blended curve is linear in the table's targets:
+    ``c_k(t) = sum_m W[t, m, g(k)] T[m, k]`` with ``g`` the jaw group (0), the
+    lip group (1) or the closure channel (2), so ``coarticulate`` and the fit
+    of the table to real mouths (``train/viseme_fit.py``) share this function.
+
+    Args:
+        segments: phonemes covering the utterance (gaps count as silence).
+        times: (N,) seconds.
+    Returns:
+        (N, M, 3) float64 over the ``VISEMES`` rows (table order); each of the
+        three groups sums to 1 over M.
+    """
+    keys = list(VISEMES)
+    row = {k: m for m, k in enumerate(keys)}
+    flat = np.asarray(times, dtype=np.float64).reshape(-1)
+    parts = expand_segments(segments)
+    if not parts:
+        out = np.zeros((flat.size, len(keys), 3))
+        out[:, row["sil"]] = 1.0
+        return out
+    # Silence before the first and after the last phoneme (and in gaps between
+    # segments) is explicit, so the mouth closes there.
+    filled: list[tuple[str, float, float]] = []
+    cursor = min(0.0, parts[0][1])
+    for vis, start, end in sorted(parts, key=lambda p: p[1]):
+        if start > cursor + 1e-4:
+            filled.append(("sil", cursor, start))
+        filled.append((vis, start, end))
+        cursor = max(cursor, end)
+    tail = max(cursor, float(flat.max(initial=cursor))) + 1.0
+    filled.append(("sil", cursor, tail))
+
+    rows = np.array([row[v] for v, _, _ in filled])
+    starts = np.array([s for _, s, _ in filled])
+    ends = np.array([e for _, _, e in filled])
+    jaw_dom = np.array([VISEMES[k].jaw_dominance for k in keys])[rows]
+    lip_dom = np.array([VISEMES[k].lip_dominance for k in keys])[rows]
+    before = np.maximum(starts[None] - flat[:, None], 0.0)  # (N, S) distance to the segment ahead
+    after = np.maximum(flat[:, None] - ends[None], 0.0)
+    decay = np.exp(-before / rho_before - after / rho_after)  # 1 inside the segment
+    # Lips part quickly after a bilabial: the closure channel reaches half as far.
+    quick = np.exp(-2.0 * before / rho_before - 2.0 * after / rho_after)
+    weight = np.stack([decay * jaw_dom, decay * lip_dom, quick * lip_dom], axis=-1)  # (N, S, 3)
+    weight /= np.maximum(weight.sum(axis=1, keepdims=True), 1e-300)
+    onehot = np.zeros((len(rows), len(keys)))
+    onehot[np.arange(len(rows)), rows] = 1.0
+    return np.einsum("nsg,sm->nmg", weight, onehot)
+
+
 def coarticulate(
     segments: Sequence[Segment],
     times: np.ndarray,
@@ -290,36 +348,12 @@ def coarticulate(
     Returns:
         (..., K) float64 coefficients in the table's range ([0, 1]).
     """
-    keys, targets, dominance = viseme_targets(names)
-    row = {k: m for m, k in enumerate(keys)}
-    parts = expand_segments(segments)
-    flat = np.asarray(times, dtype=np.float64).reshape(-1)
-    if not parts:
+    _, targets, _ = viseme_targets(names)
+    if not expand_segments(segments):
         return np.zeros(np.shape(times) + (len(names),))
-    # Silence before the first and after the last phoneme (and in gaps between
-    # segments) is explicit, so the mouth closes there.
-    filled: list[tuple[str, float, float]] = []
-    cursor = min(0.0, parts[0][1])
-    for vis, start, end in sorted(parts, key=lambda p: p[1]):
-        if start > cursor + 1e-4:
-            filled.append(("sil", cursor, start))
-        filled.append((vis, start, end))
-        cursor = max(cursor, end)
-    tail = max(cursor, float(flat.max(initial=cursor))) + 1.0
-    filled.append(("sil", cursor, tail))
-
-    rows = np.array([row[v] for v, _, _ in filled])
-    starts = np.array([s for _, s, _ in filled])
-    ends = np.array([e for _, _, e in filled])
-    before = np.maximum(starts[None] - flat[:, None], 0.0)  # (N, S) distance to the segment ahead
-    after = np.maximum(flat[:, None] - ends[None], 0.0)
-    decay = np.exp(-before / rho_before - after / rho_after)  # 1 inside the segment
-    weight = decay[:, :, None] * dominance[rows][None]  # (N, S, K + 1)
-    # Lips part quickly after a bilabial: the closure channel reaches half as far.
-    weight[:, :, -1] = np.exp(-2.0 * before / rho_before - 2.0 * after / rho_after) * dominance[rows][None, :, -1]
-    num = (weight * targets[rows][None]).sum(axis=1)
-    den = weight.sum(axis=1)
-    out = num / np.maximum(den, 1e-12)
+    weights = blend_weights(segments, times, rho_before, rho_after)  # (N, M, 3)
+    group = np.array([0 if n in JAW_GROUP else 1 for n in names] + [2])
+    out = np.einsum("nmk,mk->nk", weights[:, :, group], targets)
     closure, out = out[:, -1], out[:, :-1]
     names = list(names)
     if "mouthClose" in names and "jawOpen" in names:
@@ -329,7 +363,7 @@ def coarticulate(
 
 
 def coefficient_track(
-    segments: Sequence[Segment], n_frames: int, fps: float, names: Sequence[str]
+    segments: Sequence[Segment], n_frames: int, fps: float, names: Sequence[str], lead: float = LEAD
 ) -> np.ndarray:
     """Per-video-frame coefficients of an utterance.
 
@@ -338,10 +372,12 @@ def coefficient_track(
         n_frames: frames, usually ``features.frame_count(duration, fps)``.
         fps: video frame rate.
         names: rig shape names (K).
+        lead: seconds the mouth runs ahead of the phones (frame ``i`` shows
+            the curve at its own instants plus ``lead``).
     Returns:
         (n_frames, K) float32.
     """
-    times = frame_times(n_frames, fps)
+    times = frame_times(n_frames, fps) + lead
     out = np.empty((n_frames, len(names)), np.float32)
     step = 512  # bounded memory: (frames * subsamples, segments, K) per block
     for lo in range(0, n_frames, step):
