@@ -38,3 +38,8 @@ class RendererUnavailableError(TalkingHeadError):
 
 class WeightsError(TalkingHeadError):
     """Model weights are missing, corrupt or cannot be downloaded."""
+
+
+class AlignmentError(TalkingHeadError):
+    """A transcript cannot be aligned to the audio (the phonetic driver then
+    falls back to recognising phones from the audio alone)."""
