@@ -65,19 +65,22 @@ def load_track(stem: str, dirs: list[Path], video: Path) -> dict:
 
 
 def load_phones(stem: str, video: Path, cache: Path, transcript: str | None) -> tuple[vm.Segment, ...]:
-    """Timed phones of a clip: forced alignment when a transcript is given, else the phone loop."""
+    """Timed phones of a clip as the phonetic driver gets them
+    (``phonetic.recognise``: forced alignment when a transcript is given, else
+    the phone loop; phones capped, VAD pauses silent), cached as JSON."""
     kind = "align" if transcript else "loop"
-    f = cache / f"seg_{kind}" / f"{stem}.json"
+    f = cache / f"phones_{kind}" / f"{stem}.json"
     if not f.exists():
         from talking_head.audio import phonetic
         from talking_head.audio.decode import decode_audio
 
         clip = decode_audio(video)
-        phones = (phonetic.align(clip.samples, transcript) if transcript else phonetic.phone_loop(clip.samples))
-        segs = phonetic.phones_to_segments(phones)
+        track = phonetic.recognise(clip.samples, transcript)
+        segs = phonetic.phones_to_segments(track.phones)
         f.parent.mkdir(parents=True, exist_ok=True)
-        f.write_text(json.dumps([[s.phoneme, s.start, s.end] for s in segs]))
-    return tuple(vm.Segment(p, float(s), float(e)) for p, s, e in json.loads(f.read_text()) if e > s)
+        f.write_text(json.dumps({"mode": track.mode, "segments": [[s.phoneme, s.start, s.end] for s in segs]}))
+    data = json.loads(f.read_text())
+    return tuple(vm.Segment(p, float(s), float(e)) for p, s, e in data["segments"] if e > s)
 
 
 def speaker_fits(tracks: dict[str, dict], sample: int = 1500, seed: int = 0) -> dict[str, np.ndarray]:
@@ -168,16 +171,21 @@ def main(argv: list[str] | None = None) -> int:
     s1_dir = args.data / "grid_s1"
     s1_videos = {p.stem: p for p in sorted(s1_dir.glob("*.mp4"))}
     tracked = [s for s in s1_videos if any((d / f"{s}.npz").exists() for d in track_dirs)]
-    if args.max_s1:
-        tracked = tracked[: args.max_s1]
+    # One neutral for the speaker, from every tracked clip (cached).
     fits_file = args.cache / f"fits_grid_s1_{len(tracked)}.npz"
-    s1_tracks = {s: load_track(s, track_dirs, s1_videos[s]) for s in tracked}
     if fits_file.exists():
         with np.load(fits_file) as z:
             s1_coeffs = {k: z[k] for k in z.files}
     else:
-        s1_coeffs = speaker_fits(s1_tracks)
+        s1_coeffs = speaker_fits({s: load_track(s, track_dirs, s1_videos[s]) for s in tracked})
         np.savez(fits_file, **s1_coeffs)
+    # The clips used, in the seeded order of tools/track_videos.py (a prefix is a random subset).
+    order = np.random.default_rng(0).permutation(len(s1_videos))
+    stems = list(s1_videos)
+    tracked = [stems[i] for i in order if stems[i] in s1_coeffs]
+    if args.max_s1:
+        tracked = tracked[: args.max_s1]
+    s1_tracks = {s: load_track(s, track_dirs, s1_videos[s]) for s in tracked}
     print(f"grid_s1: {len(tracked)} clips fitted ({time.time() - started:.0f}s)", flush=True)
 
     fit_clips, s1_held = [], []
