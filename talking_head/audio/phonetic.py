@@ -285,6 +285,7 @@ class _Decoded:
     phones: list[Phone]
     words: list[tuple[str, float, float]]
     score: float  # acoustic log score per frame (pocketsphinx's scaled log units)
+    frames: int
 
 
 def _loop_chunk(samples: np.ndarray, offset: float) -> _Decoded:
@@ -302,7 +303,7 @@ def _loop_chunk(samples: np.ndarray, offset: float) -> _Decoded:
             start, end = offset + seg.start_frame * FRAME, offset + (seg.end_frame + 1) * FRAME
             if end > start:
                 phones.append(Phone(_label(seg.word), start, end))
-    return _Decoded(phones, [], total / frames)
+    return _Decoded(phones, [], total / frames, frames)
 
 
 def _align_chunk(samples: np.ndarray, words: Sequence[str], offset: float) -> _Decoded:
@@ -339,7 +340,7 @@ def _align_chunk(samples: np.ndarray, words: Sequence[str], offset: float) -> _D
             raise AlignmentError(f"the transcript could not be aligned to the audio ({exc})") from None
     if len(out_words) < len(words):
         raise AlignmentError(f"only {len(out_words)} of {len(words)} words were aligned")
-    return _Decoded(phones, out_words, total / frames)
+    return _Decoded(phones, out_words, total / frames, frames)
 
 
 # ---------------------------------------------------------------------------
@@ -422,17 +423,26 @@ def phone_loop(samples: np.ndarray, speech: Sequence[tuple[float, float]] | None
     return PhoneTrack(tuple(_merge_silence(phones)), "phone_loop", ())
 
 
-def align(samples: np.ndarray, transcript: str, speech: Sequence[tuple[float, float]] | None = None) -> PhoneTrack:
+def align(
+    samples: np.ndarray,
+    transcript: str,
+    speech: Sequence[tuple[float, float]] | None = None,
+    verify: bool = False,
+) -> PhoneTrack:
     """Forced alignment of a transcript.
 
     Args:
         samples: (N,) float32 mono 16 kHz in [-1, 1].
         transcript: what is said (any text; normalised here).
         speech: optional speech intervals (s) used to cut long audio at pauses.
+        verify: also reject an alignment that scores more than
+            ``MAX_SCORE_GAP`` per frame below the phone loop (costs one phone
+            loop pass; long audio is always checked chunk by chunk).
     Returns:
         ``PhoneTrack`` with mode "alignment" and the words' times.
     Raises:
-        AlignmentError: no alignable words, or the decoder found no alignment.
+        AlignmentError: no alignable words, the decoder found no alignment,
+            or (with ``verify``) the transcript does not fit the audio.
     """
     x = _check(samples)
     words, notes = _prepare_words(transcript)
@@ -442,15 +452,43 @@ def align(samples: np.ndarray, transcript: str, speech: Sequence[tuple[float, fl
         raise AlignmentError("the audio is too short to align")
     if x.shape[0] <= CHUNK_SECONDS * SAMPLE_RATE:
         decoded = _align_chunk(x, words, 0.0)
+        if verify:
+            if speech is None:
+                from . import vad
+
+                speech = vad.speech_intervals(x)
+            _check_gap(score_gap(x, decoded, speech))
         return PhoneTrack(tuple(_merge_silence(decoded.phones)), "alignment", tuple(notes), tuple(decoded.words))
     track = _align_long(x, words, speech, strict=True)
     return PhoneTrack(track.phones, track.mode, tuple(notes) + track.notes, track.words)
 
 
-def score_gap(samples: np.ndarray, aligned: _Decoded) -> float:
-    """Alignment score per frame minus the phone loop's on the same audio
-    (<= ~0; the more negative, the worse the transcript fits)."""
-    return aligned.score - _loop_chunk(samples, 0.0).score
+def score_gap(samples: np.ndarray, aligned: _Decoded, speech: Sequence[tuple[float, float]] | None = None) -> float:
+    """How much worse the alignment scores than free phone recognition on the
+    same audio, per 10 ms frame of speech (~0 for a fitting transcript; the
+    more negative, the worse it fits).
+
+    Args:
+        samples: the audio that was aligned (starting at 0 s).
+        aligned: its alignment.
+        speech: speech intervals (s); None counts every frame as speech.
+    """
+    return _gap(aligned, _loop_chunk(samples, 0.0), speech, 0.0)
+
+
+def _gap(aligned: _Decoded, loop: _Decoded, speech, offset: float) -> float:
+    """Score difference per speech frame. Both searches put SIL in pauses at
+    about the same cost, so dividing by all frames would dilute the
+    difference in clips with long silences."""
+    frames = aligned.frames
+    voiced = frames if speech is None else _overlap(speech, offset, offset + frames * FRAME) / FRAME
+    return (aligned.score - loop.score) * frames / max(voiced, 0.1 * frames, 1.0)
+
+
+def _check_gap(gap: float) -> None:
+    if gap < -MAX_SCORE_GAP:
+        raise AlignmentError(f"the transcript does not match the audio (score {-gap:.0f} per frame below "
+                             f"free recognition; limit {MAX_SCORE_GAP:.0f})")
 
 
 def _align_long(x: np.ndarray, words: list[str], speech, strict: bool) -> PhoneTrack:
@@ -471,12 +509,9 @@ def _align_long(x: np.ndarray, words: list[str], speech, strict: bool) -> PhoneT
         chunk = x[lo:hi]
         offset = lo / SAMPLE_RATE
         left = len(words) - taken
-        if c == len(bounds) - 1:
-            counts = [left]
-        else:
-            share = speech_time[c] / speech_time[c:].sum()
-            guess = int(round(left * share))
-            counts = [guess]
+        share = speech_time[c] / speech_time[c:].sum()
+        guess = left if c == len(bounds) - 1 else int(round(left * share))
+        counts = [guess]
         loop = _loop_chunk(chunk, offset)
         best: tuple[float, int, _Decoded] | None = None
         tried: set[int] = set()
@@ -490,7 +525,7 @@ def _align_long(x: np.ndarray, words: list[str], speech, strict: bool) -> PhoneT
                 dec = _align_chunk(chunk, words[taken : taken + k], offset)
             except AlignmentError:
                 continue
-            gap = dec.score - loop.score
+            gap = _gap(dec, loop, speech, offset)
             if best is None or gap > best[0]:
                 best = (gap, k, dec)
                 if c < len(bounds) - 1:
@@ -500,8 +535,7 @@ def _align_long(x: np.ndarray, words: list[str], speech, strict: bool) -> PhoneT
                 raise AlignmentError(f"the transcript does not fit the audio at {offset:.1f} s")
             fallbacks += 1
             phones.extend(loop.phones)
-            if best is not None:
-                taken += best[1]
+            taken += best[1] if best is not None else min(left, guess)
             continue
         phones.extend(best[2].phones)
         out_words.extend(best[2].words)
@@ -563,10 +597,7 @@ def _recognise(x: np.ndarray, transcript: str | None, speech) -> PhoneTrack:
             track = _align_long(x, words, speech, strict=False)
             return PhoneTrack(track.phones, track.mode, tuple(notes) + track.notes, track.words)
         decoded = _align_chunk(x, words, 0.0)
-        gap = score_gap(x, decoded)
-        if gap < -MAX_SCORE_GAP:
-            raise AlignmentError(f"the transcript does not match the audio (score {gap:.0f} per frame below "
-                                 f"free recognition; limit {MAX_SCORE_GAP:.0f})")
+        _check_gap(score_gap(x, decoded, speech))
         return PhoneTrack(tuple(_merge_silence(decoded.phones)), "alignment", tuple(notes), tuple(decoded.words))
     except AlignmentError as exc:
         loop = phone_loop(x, speech)
