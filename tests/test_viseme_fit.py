@@ -56,12 +56,33 @@ def test_fit_recovers_known_targets():
         w = vf.frame_weights(segs, centres, 0.05, 0.04, 0.0)
         weights.append(w)
         real.append(vf.predict(w, truth, NAMES))
-    fitted = vf.fit_targets(np.concatenate(weights), np.concatenate(real), NAMES, prior, pull=1e-4)
+    fitted = vf.fit_targets(np.concatenate(weights), np.concatenate(real), NAMES, prior, pull=1e-4,
+                            fitted=vf.ALL_SHAPES)
     assert abs(fitted[keys.index("AA"), jaw] - 0.9) < 0.03
     assert abs(fitted[keys.index("UW"), pucker] - 0.4) < 0.03
     assert abs(fitted[keys.index("IH"), jaw] - 0.05) < 0.03
     assert (fitted[keys.index("sil"), :-1] == 0).all()  # silence stays closed
     assert ((fitted >= 0) & (fitted <= 1)).all()
+
+
+def test_bilabials_stay_sealed_and_unfitted_shapes_keep_the_prior():
+    rng = np.random.default_rng(4)
+    keys, prior = vf.table_matrix(NAMES)
+    truth = prior.copy()
+    up = NAMES.index("mouthUpperUp")
+    truth[:, up] = 0.3  # every viseme lifts the upper lip, bilabials too
+    truth[keys.index("sil"), up] = 0.0
+    weights, real = [], []
+    for _ in range(20):
+        segs, end = sentence(rng)
+        w = vf.frame_weights(segs, (np.arange(int(end * 25)) + 0.5) / 25, 0.05, 0.04, 0.0)
+        weights.append(w)
+        real.append(vf.predict(w, truth, NAMES))
+    fitted = vf.fit_targets(np.concatenate(weights), np.concatenate(real), NAMES, prior)
+    assert fitted[keys.index("PBM"), up] == 0.0
+    assert abs(fitted[keys.index("AA"), up] - 0.3) < 0.05
+    pucker = NAMES.index("mouthPucker")
+    assert np.array_equal(fitted[:, pucker], prior[:, pucker])  # rounding is not in FITTED
 
 
 def test_rig_opening_grows_with_jaw_and_is_zero_at_rest():

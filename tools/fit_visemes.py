@@ -137,7 +137,7 @@ def table_source(targets: np.ndarray, names: list[str]) -> str:
         vis = vm.VISEMES[key]
         parts = []
         closure = targets[m, -1]
-        for table_name in vf.FITTED + ("jawForward", "mouthRollUpper", "mouthShrugUpper", "mouthShrugLower"):
+        for table_name in vf.ALL_SHAPES + ("jawForward", "mouthRollUpper", "mouthShrugUpper", "mouthShrugLower"):
             col = vf.sided(table_name)[0]
             if col in names and targets[m, names.index(col)] >= 0.005:
                 parts.append(f"{table_name}={targets[m, names.index(col)]:.2f}")
@@ -157,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--exclude", nargs="*", default=["lieu_60s"], help="video stems used for evaluation only")
     ap.add_argument("--validation", nargs="*", default=["talk_a", "talk_b", "talk_c", "talk_d"],
                     help="video stems used for evaluation only")
+    ap.add_argument("--fixed", type=float, nargs=3, metavar=("RHO_BEFORE", "RHO_AFTER", "LEAD"),
+                    help="skip the search: fit the targets at this reach and lead")
+    ap.add_argument("--all-shapes", action="store_true", help="fit rounding/spreading shapes too (viseme_fit.ALL_SHAPES)")
     ap.add_argument("--max-s1", type=int, default=0, help="at most this many GRID s1 clips (0: all tracked)")
     args = ap.parse_args(argv)
     started = time.time()
@@ -238,14 +241,14 @@ def main(argv: list[str] | None = None) -> int:
 
     def fit_at(rb, ra, lead):
         w = np.concatenate([vf.frame_weights(c.segments, c.times, rb, ra, lead, FPS) for c, _ in fit_clips])
-        return vf.fit_targets(w, real_fit, names, prior)
+        return vf.fit_targets(w, real_fit, names, prior, fitted=vf.ALL_SHAPES if args.all_shapes else vf.FITTED)
 
     def heldout_r(targets, rb, ra, lead):
         return summary(evaluate(s1_held, targets, names, rb, ra, lead))["r0"]
 
     search = []
     rb, ra, lead = vm.RHO_BEFORE, vm.RHO_AFTER, 0.0
-    for _ in range(2):  # coordinate search: lead, then the reach before, then after
+    for _ in range(0 if args.fixed else 2):  # coordinate search: lead, then the reach before, then after
         for lead_ in (0.0, 0.02, 0.04, 0.06, 0.08, 0.1):
             t = fit_at(rb, ra, lead_)
             search.append({"rho_before": rb, "rho_after": ra, "lead": lead_, "r0": heldout_r(t, rb, ra, lead_)})
@@ -259,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
             search.append({"rho_before": rb, "rho_after": ra_, "lead": lead, "r0": heldout_r(t, rb, ra_, lead)})
         ra = max((s for s in search if s["lead"] == lead and s["rho_before"] == rb), key=lambda s: s["r0"])["rho_after"]
         print(f"search: rho_before {rb} rho_after {ra} lead {lead} ({time.time() - started:.0f}s)", flush=True)
+    if args.fixed:
+        rb, ra, lead = args.fixed
     best = fit_at(rb, ra, lead)
     after = score(best, rb, ra, lead)
     # The same reach and lead with the hand-set table: what the timing alone gives.
@@ -268,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     report["timing_only"] = {"summary": {k: summary(v) for k, v in timing_only.items()}}
     report["search"] = search
     keys = list(vm.VISEMES)
-    report["targets"] = {key: {n: round(float(best[m, names.index(vf.sided(n)[0])]), 3) for n in vf.FITTED}
+    report["fitted_shapes"] = list(vf.ALL_SHAPES if args.all_shapes else vf.FITTED)
+    report["targets"] = {key: {n: round(float(best[m, names.index(vf.sided(n)[0])]), 3) for n in vf.ALL_SHAPES}
                          for m, key in enumerate(keys)}
     report["seconds"] = round(time.time() - started, 1)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -30,9 +30,14 @@ import numpy as np
 
 from ..audio import visemes as vm
 
-# Coefficients the fit sets (both sides of Smile/Stretch share one value, as the table).
-FITTED = ("jawOpen", "mouthLowerDown", "mouthUpperUp", "mouthClose", "mouthFunnel", "mouthPucker",
-          "mouthStretch", "mouthSmile", "mouthPress", "mouthRollLower")
+# Coefficients the fit sets by default: the ones that open the mouth. On GRID s1 the
+# per-frame rig fits do not separate rounding from opening (fitted to every shape,
+# /e/ got more mouthPucker than /u/), so rounding and spreading keep the hand-set
+# table unless asked (``ALL_SHAPES``).
+FITTED = ("jawOpen", "mouthLowerDown", "mouthUpperUp", "mouthClose")
+ALL_SHAPES = FITTED + ("mouthFunnel", "mouthPucker", "mouthStretch", "mouthSmile", "mouthPress", "mouthRollLower")
+# Lips touch on bilabials: shapes that part them are 0 there whatever the fit says.
+SEALED = {"PBM": ("mouthUpperUp", "mouthLowerDown", "mouthFunnel")}
 
 
 @dataclass(frozen=True)
@@ -81,11 +86,7 @@ def predict(weights: np.ndarray, targets: np.ndarray, names: Sequence[str]) -> n
     """(T, M, 3) weights, (M, K + 1) targets -> (T, K) coefficients (as ``coarticulate``)."""
     group = np.array([0 if n in vm.JAW_GROUP else 1 for n in names] + [2])
     out = np.einsum("nmk,mk->nk", weights[:, :, group], targets)
-    closure, out = out[:, -1], out[:, :-1]
-    names = list(names)
-    close, jaw = names.index("mouthClose"), names.index("jawOpen")
-    out[:, close] = np.minimum(out[:, close] + closure * out[:, jaw], 1.0)
-    return out
+    return vm.seal(out[:, :-1], out[:, -1], names)
 
 
 def fit_targets(weights: np.ndarray, real: np.ndarray, names: Sequence[str], prior: np.ndarray,
@@ -110,9 +111,9 @@ def fit_targets(weights: np.ndarray, real: np.ndarray, names: Sequence[str], pri
     n = len(real)
     lam = np.sqrt(pull * n / len(free))
 
-    def solve(w: np.ndarray, y: np.ndarray, p: np.ndarray) -> np.ndarray:
-        a = np.vstack([w[:, free], lam * np.eye(len(free))])
-        b = np.concatenate([y, lam * p[free]])
+    def solve(w: np.ndarray, y: np.ndarray, p: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        a = np.vstack([w[:, rows], lam * np.eye(len(rows))])
+        b = np.concatenate([y, lam * p[rows]])
         return lsq_linear(a, b, bounds=(0.0, 1.0), method="bvls").x
 
     order = [f for f in fitted if f != "mouthClose"] + (["mouthClose"] if "mouthClose" in fitted else [])
@@ -122,15 +123,21 @@ def fit_targets(weights: np.ndarray, real: np.ndarray, names: Sequence[str], pri
             continue
         group = 0 if table_name in vm.JAW_GROUP else 1
         y = real[:, cols].mean(axis=1)
+        w = weights[:, :, group]
+        closure = weights[:, :, 2] @ out[:, -1]
+        if table_name in vm.PARTING:
+            w = w * (1.0 - closure)[:, None]  # sealed by a bilabial closure (visemes.seal)
         if table_name == "mouthClose":
             # The closure channel seals the lips over the predicted jaw; fit what it leaves.
             jaw = names.index("jawOpen")
-            closure = weights[:, :, 2] @ out[:, -1]
             jaw_pred = weights[:, :, 0] @ out[:, jaw]
             y = y - closure * jaw_pred
-        values = solve(weights[:, :, group], y, prior[:, cols[0]])
+        sealed = [keys.index(k) for k, shapes in SEALED.items() if table_name in shapes]
+        rows = np.array([m for m in free if m not in sealed])
+        values = solve(w, y, prior[:, cols[0]], rows)
         for c in cols:
-            out[free, c] = values
+            out[rows, c] = values
+            out[sealed, c] = 0.0
             out[sil, c] = 0.0
     return out
 
