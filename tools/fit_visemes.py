@@ -297,6 +297,8 @@ def plot(report: dict, path: Path) -> None:
     rows = [s for s in report["search"] if s["rho_before"] == after["rho_before"] and s["rho_after"] == after["rho_after"]]
     rows = sorted({s["lead"]: s for s in rows}.values(), key=lambda s: s["lead"])
     axes[0].plot([s["lead"] * 1000 for s in rows], [s["r0"] for s in rows], "o-")
+    if not rows:
+        axes[0].text(0.5, 0.5, "no search (--fixed)", ha="center", transform=axes[0].transAxes)
     axes[0].set_xlabel("mouth lead (ms)")
     axes[0].set_ylabel("held-out GRID s1 r (lag 0)")
     axes[0].grid(alpha=0.3)
