@@ -442,7 +442,9 @@ def build_demo(app: TalkingHeadApp | None = None) -> gr.Blocks:
                     blink = gr.Checkbox(value=defaults.blink, label="Blinks")
                 restore = gr.Radio(list(option_choices(GenerationConfig, "restore")), value=defaults.restore,
                                    label="Face restoration",
-                                   info="reference: the photo once (fast, no flicker); frames: every frame (slow)")
+                                   info="reference: the photo once (no flicker); frames: every frame (slow). "
+                                        "Offline (Real-ESRGAN) it sharpens little and costs minutes on a CPU: "
+                                        "keep it off unless GFPGAN's weights are downloaded")
                 restorer = gr.Dropdown(list(option_choices(GenerationConfig, "restorer")), value=defaults.restorer,
                                        label="Restorer",
                                        info="GFPGAN needs a one-time download; Real-ESRGAN works offline")

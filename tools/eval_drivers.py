@@ -36,7 +36,8 @@ GRID_WORDS = (
 
 
 def grid_transcript(stem: str) -> str | None:
-    """The sentence of a GRID clip from its code (``grid_brbk7n`` -> "bin red by k seven now")."""
+    """The sentence of a GRID clip from its code (``grid_brbk7n`` or ``brbk7n`` -> "bin red by k seven now");
+    None for other names."""
     code = stem.split("_")[-1]
     if len(code) != 6:
         return None
@@ -124,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--videos", nargs="+", type=Path, required=True, help="real talking videos with audio")
-    parser.add_argument("--drivers", nargs="+", default=list(DRIVERS), choices=DRIVERS)
+    speech_drivers = [d for d in DRIVERS if d != "curves"]  # curves replay a file, not speech
+    parser.add_argument("--drivers", nargs="+", default=speech_drivers, choices=speech_drivers)
     parser.add_argument("--transcripts", type=Path, help="TSV: video stem <TAB> what is said")
     parser.add_argument("--no-transcripts", action="store_true", help="ignore every transcript (phone loop)")
     parser.add_argument("--size", type=int, default=256, help="output size (the mouth is measured on it)")
@@ -144,8 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for video in args.videos:
-            transcript = None if args.no_transcripts else texts.get(video.stem, grid_transcript(video.stem)
-                                                                   if video.stem.startswith("grid") else None)
+            transcript = None if args.no_transcripts else texts.get(video.stem, grid_transcript(video.stem))
             rows += measure(pipeline, video, args.drivers, base, transcript, Path(tmp))
     pipeline.close()
     print()
