@@ -111,8 +111,13 @@ class RenderConfig:
 class GenerationConfig(RenderConfig):
     """Everything `generate` needs besides the inputs (photo, audio, transcript)."""
 
-    # Default driver: chosen by measurement (tools/eval_drivers.py), see README "Drivers".
-    driver: str = option("audionet", "what moves the mouth: phonetic (timed phones from a real-speech recogniser, "
+    # Default driver, by measurement (tools/eval_drivers.py: first frame as the
+    # photo, the clip's own audio, mouth re-detected on the output; talk_a,
+    # talk_d, lieu_60s and four held-out GRID clips, no transcripts): lip-sync r
+    # 0.61 phonetic, 0.47 audionet, 0.42 loudness (best lag within 2 frames:
+    # 0.63 / 0.51 / 0.47); amplitude ratio 0.96 / 0.54 / 1.09. The retrained
+    # AudioNet lost on the validation clips (docs/audionet_retrain/).
+    driver: str = option("phonetic", "what moves the mouth: phonetic (timed phones from a real-speech recogniser, "
                          "aligned to the transcript when given), audionet (the paper's network on MFCC windows), "
                          "loudness (baseline: the jaw follows the RMS level), curves (an ARKit-style CSV given "
                          "with --coeffs)", choices=DRIVERS)

@@ -68,3 +68,16 @@ def test_drivers_fill_every_frame_keep_the_photo_and_scale_with_intensity(name):
     louder = driver.drive(request(tone_bursts(), intensity=1.5), lambda fraction: None)
     moving = out.coeffs[:, columns] < 0.6
     np.testing.assert_allclose(louder.coeffs[:, columns][moving], 1.5 * out.coeffs[:, columns][moving], atol=1e-6)
+
+
+def test_speech_gate_keeps_the_mouth_free_near_speech_and_closes_it_in_pauses():
+    from talking_head.drivers.phonetic import speech_gate
+
+    speech = np.zeros(30, bool)
+    speech[10:15] = True
+    gate = speech_gate(speech, reach=2, ramp=0)
+    np.testing.assert_array_equal(gate, (np.arange(30) >= 8) & (np.arange(30) < 17))
+    soft = speech_gate(speech, reach=2, ramp=1)
+    assert soft[10:15].min() == 1.0 and soft[:6].max() == 0.0 and soft[20:].max() == 0.0
+    assert 0.0 < soft[7] < 1.0  # a ramp, not a step
+    assert speech_gate(np.zeros(0, bool)).shape == (0,)
