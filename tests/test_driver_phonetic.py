@@ -77,3 +77,21 @@ def test_intensity_scales_the_motion(padded, aligned):
     jaw = rig.index("jawOpen")
     softer = drive(padded, TEXT, intensity=0.5)
     np.testing.assert_allclose(softer.coeffs[:, jaw], 0.5 * aligned.coeffs[:, jaw], atol=1e-9)
+
+
+def test_shipped_audionet_also_opens_in_speech_and_closes_in_silence(padded):
+    """The paper's driver on the same real recording (it stays selectable)."""
+    from talking_head.audio.audionet import load_audionet
+
+    class Models:
+        def audionet(self, config):
+            return load_audionet(None)
+
+    rig = load_rig()
+    request = DriveRequest(padded, frame_count(padded.duration, FPS), FPS, tuple(rig.names),
+                           audio_driven_names(rig.names), np.zeros(len(rig.names)))
+    out = make_driver("audionet", Models(), GenerationConfig(driver="audionet")).drive(request, lambda f: None)
+    gap = lip_gap(out.coeffs)
+    lead = int(PAD * FPS)
+    assert gap[: lead - 3].max() < 0.1 and gap[-(lead - 3):].max() < 0.1
+    assert gap[lead:-lead].max() > 0.3
