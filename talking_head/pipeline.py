@@ -436,7 +436,13 @@ class TalkingHeadPipeline:
             if not driven.absolute:  # external curves carry their own brows
                 raw = self.brows(raw, clip, config, driven.speech)
             final = self.motion(raw, config)
-            head = self.head_pose(clip, len(final), config, driven.speech)
+            if driven.head is None:
+                head = self.head_pose(clip, len(final), config, driven.speech)
+            elif config.head_motion > 0:
+                head = np.asarray(driven.head, dtype=np.float64)  # the source's own head motion
+            else:
+                head = None
+                notes.append("the head pose in the motion source was not applied: head motion is 0")
         track = CoefficientTrack(self.rig.names, raw, final, config.fps, head)
 
         intermediate = None

@@ -78,6 +78,9 @@ class DriverOutput:
         absolute: the coefficients are a whole expression (external curves),
             not speech relative to rest: the photo's expression is not put back
             under them.
+        head: (T, 5) head-pose deltas from the source (yaw, pitch, roll
+            degrees; tx, ty inter-ocular distances, image axes), used instead
+            of the pose generated from the speech; None to generate it.
     """
 
     coeffs: np.ndarray
@@ -85,6 +88,7 @@ class DriverOutput:
     phones: tuple[TimedPhone, ...] = ()
     speech: np.ndarray | None = field(default=None, compare=False)
     absolute: bool = False
+    head: np.ndarray | None = field(default=None, compare=False)
 
 
 class Driver(Protocol):
