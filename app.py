@@ -407,7 +407,8 @@ def build_demo(app: TalkingHeadApp | None = None) -> gr.Blocks:
     with gr.Blocks(title="Talking head", delete_cache=(max(ttl // 2, 60), ttl)) as demo:
         gr.Markdown(
             "# Talking head\nOne photo and a clip of speech in, a talking-head video out. "
-            "The face is reconstructed in 3D, its texture sampled into a UV map, driven by an audio network, "
+            "The face is reconstructed in 3D, its texture sampled into a UV map, driven by the speech's phones "
+            "(or the paper's audio network), "
             "smoothed, rendered with a mouth interior, and optionally restored."
         )
         with gr.Row(equal_height=False):
