@@ -401,7 +401,7 @@ class TalkingHeadPipeline:
         out = check_output_path(out, overwrite, inputs=inputs)
         folder = self._check_intermediates(intermediates, inputs)
         transcript, transcript_notes = self.transcript(transcript, config)
-        if config.driver == "audionet" or config.restore != "off":
+        if config.device == "cuda" or config.driver == "audionet" or config.restore != "off":
             self.device(config)  # --device cuda without a GPU fails now, not after the analysis
         if export_animation is not None:
             from .export import check_export_folder

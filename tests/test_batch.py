@@ -49,7 +49,7 @@ def test_jsonl_manifest(folder, tmp_path):
                                     '{"photo": "photo.png", "audio": "b.wav", "blink": false}\n')
     jobs = read_manifest(folder / "m.jsonl", tmp_path)
     assert [(j.config.driver, j.config.size, j.config.blink) for j in jobs] == [("loudness", 96, True),
-                                                                                 ("audionet", 512, False)]
+                                                                                 ("phonetic", 512, False)]
 
 
 @pytest.mark.parametrize("text, message", [

@@ -120,7 +120,8 @@ def test_utterance_example_without_augmentation():
     n = frame_count(1.6, 25.0)
     assert ex.windows.shape == (n, 16, 80) and ex.targets.shape == (n, len(NAMES))
     jaw = ex.targets[:, 0]
-    assert jaw[: int(0.3 * 25)].max() < 0.05 and jaw[int(0.8 * 25)] > 0.6 and jaw[-5:].max() < 0.05
+    # jawOpen of /a/ in the table fitted to real mouths is 0.32 (the lips open it further)
+    assert jaw[: int(0.3 * 25)].max() < 0.05 and jaw[int(0.8 * 25)] > 0.25 and jaw[-5:].max() < 0.05
     assert ex.silent[:8].all() and not ex.silent[20]
 
 
