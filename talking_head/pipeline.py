@@ -272,11 +272,6 @@ class TalkingHeadPipeline:
         coeffs = keep_photo_expression(output.coeffs, request.names, request.base, request.driven)
         return replace(output, coeffs=coeffs)
 
-    def predict_coefficients(self, clip, base: np.ndarray, progress: Progress | None = None,
-                             config: GenerationConfig | None = None) -> np.ndarray:
-        """(T, K) coefficients of ``drive`` without a transcript (kept for callers of the old API)."""
-        return self.drive(clip, base, None, progress, config).coeffs
-
     def transcript(self, text: str | None, config: GenerationConfig) -> tuple[str | None, tuple[str, ...]]:
         """The transcript to align (normalised), with notes. Text only: files are the CLI's business.
 
@@ -401,8 +396,7 @@ class TalkingHeadPipeline:
         out = check_output_path(out, overwrite, inputs=inputs)
         folder = self._check_intermediates(intermediates, inputs)
         transcript, transcript_notes = self.transcript(transcript, config)
-        if config.device == "cuda" or config.driver == "audionet" or config.restore != "off":
-            self.device(config)  # --device cuda without a GPU fails now, not after the analysis
+        self.device(config)  # --device cuda without a GPU fails now, not after the analysis
         if export_animation is not None:
             from .export import check_export_folder
 

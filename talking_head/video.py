@@ -182,13 +182,17 @@ def probe_video(path: str | Path) -> VideoInfo:
         frames = sum(1 for _ in container.decode(stream))
         fps = float(stream.average_rate or stream.guessed_rate)
         duration = frames / fps
-        audio_codec = audio_duration = None
-        if container.streams.audio:
-            audio = container.streams.audio[0]
-            audio_codec = audio.codec_context.name
-            if audio.duration is not None:
-                audio_duration = float(audio.duration * audio.time_base)
+        audio_codec, audio_duration = _audio_stream(container)
         return VideoInfo(frames, fps, duration, stream.width, stream.height, stream.codec_context.name, audio_codec, audio_duration)
+
+
+def _audio_stream(container) -> tuple[str | None, float | None]:
+    """(codec name, seconds) of an open container's first audio stream, or (None, None)."""
+    if not container.streams.audio:
+        return None, None
+    audio = container.streams.audio[0]
+    seconds = float(audio.duration * audio.time_base) if audio.duration is not None else None
+    return audio.codec_context.name, seconds
 
 
 def read_header(path: str | Path) -> VideoInfo:
@@ -202,12 +206,7 @@ def read_header(path: str | Path) -> VideoInfo:
         frames = int(stream.frames or 0)
         if not frames and stream.duration is not None:
             frames = int(round(float(stream.duration * stream.time_base) * fps))
-        audio_codec = audio_duration = None
-        if container.streams.audio:
-            audio = container.streams.audio[0]
-            audio_codec = audio.codec_context.name
-            if audio.duration is not None:
-                audio_duration = float(audio.duration * audio.time_base)
+        audio_codec, audio_duration = _audio_stream(container)
         return VideoInfo(frames, fps, frames / fps, stream.width, stream.height, stream.codec_context.name,
                          audio_codec, audio_duration)
 

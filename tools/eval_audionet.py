@@ -33,6 +33,7 @@ import numpy as np
 from talking_head.audio.audionet import load_audionet, predict
 from talking_head.face.rig import inner_lip_gap, load_rig
 from talking_head.face.topology import load_topology
+from talking_head.train.viseme_fit import pearson  # NaN-aware: frames without a face are skipped
 
 CLOSED_CM = 0.1  # a predicted opening under 1 mm counts as closed
 
@@ -45,14 +46,6 @@ def rig_opening(coeffs: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
     full = np.zeros((len(coeffs), rig.size))
     full[:, [rig.index(n) for n in names]] = coeffs
     return inner_lip_gap(rig.apply(vertices, full)) - inner_lip_gap(vertices)
-
-
-def pearson(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    ok = np.isfinite(a) & np.isfinite(b)
-    a, b = a[ok] - a[ok].mean(), b[ok] - b[ok].mean()
-    denom = np.sqrt((a**2).sum() * (b**2).sum())
-    return float((a * b).sum() / denom) if denom > 1e-12 else float("nan")
 
 
 def best_lag(a: np.ndarray, b: np.ndarray, max_lag: int = 3) -> tuple[int, float]:

@@ -50,16 +50,16 @@ def grid_transcript(stem: str) -> str | None:
 def real_series(video: Path, frames: int, fps: float):
     """The real video's mouth opening and width, resampled to ``frames`` at ``fps``, and its speech mask."""
     from talking_head.audio.decode import decode_audio
-    from talking_head.eval.evaluate import _fill, resample_series, track_video
+    from talking_head.eval.evaluate import resample_series, track_video
     from talking_head.eval.lipsync import mouth_width
-    from talking_head.eval.metrics import mouth_opening
+    from talking_head.eval.metrics import fill_gaps, mouth_opening
 
     from talking_head.eval.headmotion import unposed_opening
 
     track, _ = track_video(video)
-    opening = resample_series(_fill(mouth_opening(track.points)), track.fps, frames, fps)
-    unposed = resample_series(_fill(unposed_opening(track.points)), track.fps, frames, fps)
-    width = resample_series(_fill(mouth_width(track.points)), track.fps, frames, fps)
+    opening = resample_series(fill_gaps(mouth_opening(track.points)), track.fps, frames, fps)
+    unposed = resample_series(fill_gaps(unposed_opening(track.points)), track.fps, frames, fps)
+    width = resample_series(fill_gaps(mouth_width(track.points)), track.fps, frames, fps)
     clip = decode_audio(video)
     try:
         from talking_head.audio.vad import speech_mask
@@ -73,9 +73,9 @@ def real_series(video: Path, frames: int, fps: float):
 def measure(pipeline, video: Path, drivers: list[str], base: GenerationConfig, transcript: str | None,
             folder: Path) -> list[dict]:
     from talking_head.eval.bench import first_frame
-    from talking_head.eval.evaluate import _fill, track_video
+    from talking_head.eval.evaluate import track_video
     from talking_head.eval.lipsync import lip_sync, mouth_width
-    from talking_head.eval.metrics import mouth_opening
+    from talking_head.eval.metrics import fill_gaps, mouth_opening
 
     photo = first_frame(video, folder / f"{video.stem}_photo.png")
     rows, real = [], None
@@ -88,13 +88,13 @@ def measure(pipeline, video: Path, drivers: list[str], base: GenerationConfig, t
         if real is None:
             real = real_series(video, result.frames, base.fps)
         track, _ = track_video(out)
-        opening, width = _fill(mouth_opening(track.points)), _fill(mouth_width(track.points))
+        opening, width = fill_gaps(mouth_opening(track.points)), fill_gaps(mouth_width(track.points))
         figures = lip_sync(opening, real[0], width, real[1], real[2])
         # The same with each frame's head pose removed first (both videos): the mouth alone.
         from talking_head.eval.headmotion import unposed_opening
         from talking_head.eval.metrics import best_lag_correlation, pearson
 
-        unposed = _fill(unposed_opening(track.points))
+        unposed = fill_gaps(unposed_opening(track.points))
         r_unposed, best_unposed = pearson(unposed, real[3]), best_lag_correlation(unposed, real[3])[0]
         compute = sum(v for k, v in result.timings.items() if k != "render")
         rows.append({"video": video.stem, "driver": driver, "transcript": transcript is not None,

@@ -24,10 +24,10 @@ import numpy as np
 
 def measure(pipeline, photo: Path, audio: Path, config, folder: Path, label: str) -> list[dict]:
     from talking_head.audio.decode import decode_audio
-    from talking_head.eval.evaluate import _fill, track_video
+    from talking_head.eval.evaluate import track_video
     from talking_head.eval.headmotion import blink_depth, eye_opening, head_statistics, landmark_poses, windows
     from talking_head.eval.lipsync import mouth_width
-    from talking_head.eval.metrics import loudness_envelope
+    from talking_head.eval.metrics import fill_gaps, loudness_envelope
     from talking_head.media import load_image
     from talking_head.motion.blink import blink_track
 
@@ -39,7 +39,7 @@ def measure(pipeline, photo: Path, audio: Path, config, folder: Path, label: str
     clip = decode_audio(audio)
     loud = loudness_envelope(clip.samples, clip.sample_rate, len(poses), track.fps)
     photo_points = pipeline.detector.detect(load_image(str(photo))).points[None]
-    width = _fill(mouth_width(track.points)) / mouth_width(photo_points)[0]
+    width = fill_gaps(mouth_width(track.points)) / mouth_width(photo_points)[0]
     depth = np.array([])
     if config.blink:
         closure = blink_track(len(poses), config.fps, config.blink_seed)

@@ -163,13 +163,13 @@ def plot_mouth(rows_video: str, real: Path, ours: Path, out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .evaluate import _fill
+    from .metrics import fill_gaps
     from .metrics import mouth_opening
 
     figure, axis = plt.subplots(figsize=(9, 2.6))
     for path, label in ((real, "real video"), (ours, "ours")):
         track, _ = track_video(path)
-        opening = _fill(mouth_opening(track.points))
+        opening = fill_gaps(mouth_opening(track.points))
         axis.plot(np.arange(len(opening)) / track.fps, opening, label=label, lw=1.4)
     axis.set_xlabel("seconds")
     axis.set_ylabel("inner-lip gap / eye distance")

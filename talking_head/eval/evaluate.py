@@ -18,6 +18,7 @@ from .metrics import (
     STATIC_SKIN,
     best_lag_correlation,
     cpbd,
+    fill_gaps,
     flicker,
     interocular,
     jitter,
@@ -107,15 +108,6 @@ def resample_series(values: np.ndarray, fps_from: float, count: int, fps_to: flo
     return np.interp(np.arange(count) / fps_to, times_from, values)
 
 
-def _fill(series: np.ndarray) -> np.ndarray:
-    """Interpolate over NaN gaps (frames without a detected face)."""
-    good = np.isfinite(series)
-    if good.all() or not good.any():
-        return series
-    index = np.arange(len(series))
-    return np.interp(index, index[good], series[good])
-
-
 SHARPNESS_SIZE = 256  # faces are compared at one size, so the ratio does not reward resolution
 
 
@@ -200,10 +192,10 @@ def evaluate_video(
     sample_sharp = np.array([i for i in sample_sharp if i in frames], dtype=int)
     sample_identity = np.array([i for i in sample_identity if i in frames], dtype=int)
 
-    opening = _fill(mouth_opening(points)) if found.any() else np.full(len(points), np.nan)
+    opening = fill_gaps(mouth_opening(points)) if found.any() else np.full(len(points), np.nan)
     if real_video is not None or real_track is not None:
         real = real_track if real_track is not None else track_video(real_video)[0]
-        real_opening = _fill(mouth_opening(real.points))
+        real_opening = fill_gaps(mouth_opening(real.points))
         reference = resample_series(real_opening, real.fps, len(opening), track.fps)
         label = "real video mouth opening"
     else:

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..face.pose import estimate_pose, euler_angles
 from ..face.topology import NOSE_TIP, load_topology
-from .metrics import interocular
+from .metrics import fill_gaps, interocular
 
 AXES = ("yaw", "pitch", "roll", "tx", "ty")
 
@@ -79,14 +79,6 @@ class HeadStatistics:
         return out
 
 
-def _fill(series: np.ndarray) -> np.ndarray:
-    good = np.isfinite(series)
-    if good.all() or not good.any():
-        return series
-    index = np.arange(len(series))
-    return np.interp(index, index[good], series[good])
-
-
 def angular_speed(poses: np.ndarray, fps: float) -> np.ndarray:
     """(T,) degrees/s: norm of the (yaw, pitch, roll) rate, central differences."""
     angles = np.asarray(poses, dtype=np.float64)[:, :3]
@@ -134,7 +126,7 @@ def head_statistics(poses: np.ndarray, fps: float, loudness_db: np.ndarray | Non
         fps: frames per second.
         loudness_db: (T,) RMS level per frame (``metrics.loudness_envelope``), optional.
     """
-    poses = np.stack([_fill(c) for c in np.asarray(poses, dtype=np.float64).T], axis=1)
+    poses = np.stack([fill_gaps(c) for c in np.asarray(poses, dtype=np.float64).T], axis=1)
     std = {axis: float(np.std(poses[:, k])) for k, axis in enumerate(AXES)}
     nose = float(np.sqrt(poses[:, 3].var() + poses[:, 4].var()))
     speed = angular_speed(poses, fps)

@@ -65,6 +65,22 @@ def jitter(points: np.ndarray, indices: tuple[int, ...] | None = None) -> float:
     return float((np.linalg.norm(second, axis=-1) / scale).mean())
 
 
+def fill_gaps(series: np.ndarray) -> np.ndarray:
+    """Interpolate over NaN gaps (frames without a detected face).
+
+    Args:
+        series: (T,) float with NaN where nothing was measured.
+    Returns:
+        (T,) the same series, gaps filled linearly (ends held); unchanged when
+        it has no NaN or nothing but NaN.
+    """
+    good = np.isfinite(series)
+    if good.all() or not good.any():
+        return series
+    index = np.arange(len(series))
+    return np.interp(index, index[good], series[good])
+
+
 def pearson(a: np.ndarray, b: np.ndarray) -> float:
     """Pearson correlation of two equal-length series (nan if either is constant)."""
     a = np.asarray(a, dtype=np.float64)
