@@ -258,3 +258,26 @@ def test_rendered_face_is_as_sharp_as_the_photo(topology, texture, face, framed,
     renderer.close()
     assert one_resampling >= 0.95 * photo
     assert one_resampling > from_texture  # the UV texture alone resamples twice
+
+
+
+
+@pytest.mark.parametrize("angle", [0.3, -0.3])
+def test_vertices_any_of_whose_triangles_the_photo_sees_are_seen(topology, face, angle, monkeypatch):
+    """Visibility ORs over a vertex's triangles: testing one arbitrary triangle
+    per vertex dropped a line of cheek vertices beside a turned nose to the
+    UV texture's mirror fill (a bright seam on real portraits)."""
+    from talking_head.face.texture import visible_points
+    from talking_head.render import gl
+
+    turned = face.copy()
+    centre = face[:, 2].mean()
+    turned[:, 0] = 128 + (face[:, 0] - 128) * np.cos(angle) + (face[:, 2] - centre) * np.sin(angle)
+    turned[:, 2] = -(face[:, 0] - 128) * np.sin(angle) + (face[:, 2] - centre) * np.cos(angle)
+    monkeypatch.setattr(gl, "PHOTO_FACING_RAMP", (-2.0, -1.5))  # visibility alone
+    seen = gl.photo_weights(turned, topology, SIZE) > 0
+    triangles = topology.face_triangles
+    corner = triangles.ravel()
+    shows = visible_points(turned, triangles, turned[corner], np.repeat(np.arange(len(triangles)), 3), SIZE)
+    assert seen[corner[shows]].all()
+    assert 0 < (~seen).sum() < 0.2 * len(seen)  # the far side of the nose is hidden

@@ -40,6 +40,10 @@ UPSCALE_NOTE_ABOVE = 1.05
 MOUTH_COLOUR = (30, 15, 15)
 # The coarse displacement grid has at most this many nodes along a side.
 MAX_GRID_NODES = 64
+# The warped photo is read between its pixels wherever the field moves it;
+# bilinear reads there soften hair and skin (face CPBD 0.86x the photo's under
+# head motion). Bicubic keeps it sharp for ~1.6 ms more per 512 px frame.
+WARP_INTERPOLATION = cv2.INTER_CUBIC
 _EYES = ((33, 133), (263, 362))
 _MOUTH_CORNERS = (61, 291)
 
@@ -457,7 +461,7 @@ class Compositor:
         map_y = cv2.subtract(self._surround_y, dy)
         np.clip(map_x, *self._limits_x, out=map_x)
         np.clip(map_y, *self._limits_y, out=map_y)
-        return cv2.remap(self.surround.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return cv2.remap(self.surround.image, map_x, map_y, WARP_INTERPOLATION, borderMode=cv2.BORDER_REPLICATE)
 
     def compose(self, render: RenderOutput, vertices: np.ndarray) -> RenderedFrame:
         """Composite one rendered face over the warped photo.

@@ -61,6 +61,35 @@ in vec2 v_photo_uv;
 in float v_photo_weight;
 layout(location = 0) out vec4 out_skin;
 layout(location = 1) out vec4 out_mouth;
+// OpenCV's bicubic kernel (a = -0.75, as cv2.INTER_CUBIC in the NumPy path):
+// the head at a new pose reads the photo between its pixels, and bilinear
+// reads there visibly soften it (face CPBD 0.86x the photo's under head motion).
+vec4 cubic_weights(float f) {
+    const float a = -0.75;
+    float n = 1.0 + f, m = 2.0 - f, g = 1.0 - f;
+    return vec4(((a * n - 5.0 * a) * n + 8.0 * a) * n - 4.0 * a,
+                ((a + 2.0) * f - (a + 3.0)) * f * f + 1.0,
+                ((a + 2.0) * g - (a + 3.0)) * g * g + 1.0,
+                ((a * m - 5.0 * a) * m + 8.0 * a) * m - 4.0 * a);
+}
+vec3 bicubic(sampler2D image, vec2 uv) {
+    ivec2 size = textureSize(image, 0);
+    vec2 p = uv * vec2(size) - 0.5;  // texel centres at integers
+    vec2 base = floor(p);
+    vec4 wx = cubic_weights(p.x - base.x);
+    vec4 wy = cubic_weights(p.y - base.y);
+    ivec2 top = ivec2(base) - 1;
+    vec3 sum = vec3(0.0);
+    for (int j = 0; j < 4; j++) {
+        int y = clamp(top.y + j, 0, size.y - 1);  // edge texels repeat, as BORDER_REPLICATE
+        vec3 row = vec3(0.0);
+        for (int i = 0; i < 4; i++) {
+            row += wx[i] * texelFetch(image, ivec2(clamp(top.x + i, 0, size.x - 1), y), 0).rgb;
+        }
+        sum += wy[j] * row;
+    }
+    return clamp(sum, 0.0, 1.0);
+}
 void main() {
     // Skin and mouth compete in one depth buffer: whichever is nearer owns the pixel.
     if (mouth_pass) {
@@ -68,7 +97,7 @@ void main() {
         out_mouth = vec4(1.0);
     } else {
         vec3 skin = texture(skin_texture, v_uv).rgb;
-        vec3 seen = texture(photo_texture, v_photo_uv).rgb;
+        vec3 seen = bicubic(photo_texture, v_photo_uv);
         out_skin = vec4(mix(skin, seen, v_photo_weight), 1.0);
         out_mouth = vec4(0.0);
     }
@@ -133,14 +162,14 @@ def photo_weights(reference: np.ndarray, topology: Topology, size: tuple[int, in
     low, high = PHOTO_FACING_RAMP
     facing = np.clip((cosine - low) / (high - low), 0.0, 1.0)
     facing = facing * facing * (3 - 2 * facing)  # smoothstep
-    # One triangle per vertex for the occlusion test (its neighbours never occlude it).
-    first = np.full(len(reference), -1, np.int64)
-    for k in range(3):
-        unset = first[triangles[:, k]] < 0
-        first[triangles[unset, k]] = np.flatnonzero(unset)
-    used = first >= 0
+    # A vertex is seen when any of its triangles sees it (its neighbours never
+    # occlude it): on a silhouette (the side of the nose) one of them faces
+    # away, and testing only that one sent a line of vertices to the UV
+    # texture's mirror fill, drawn as a bright seam beside the nose.
+    corner = triangles.ravel()
+    owner = np.repeat(np.arange(len(triangles)), 3)
     seen = np.zeros(len(reference), bool)
-    seen[used] = visible_points(reference, triangles, reference[used], first[used], size)
+    np.logical_or.at(seen, corner, visible_points(reference, triangles, reference[corner], owner, size))
     height, width = size
     inside = (reference[:, 0] >= 1) & (reference[:, 0] <= width - 1) & (reference[:, 1] >= 1) & (reference[:, 1] <= height - 1)
     return (facing * (seen & inside)).astype(np.float32)
@@ -288,9 +317,9 @@ class FaceRenderer:
         colour = colour.astype(np.float32)
         if self._photo is not None:
             photo, reference, weights = self._photo
-            # Same sampling as the shader: bilinear at the interpolated photo position.
+            # Same sampling as the shader: bicubic at the interpolated photo position.
             xy = frags.interpolate(reference, triangles).astype(np.float32)
-            seen = cv2.remap(photo, xy[..., 0] - 0.5, xy[..., 1] - 0.5, cv2.INTER_LINEAR,
+            seen = cv2.remap(photo, xy[..., 0] - 0.5, xy[..., 1] - 0.5, cv2.INTER_CUBIC,
                              borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
             weight = frags.interpolate(weights[:, None], triangles).astype(np.float32)
             colour += weight * (seen - colour)
@@ -411,8 +440,8 @@ class _GLState:
         with self.lock, self.ctx:
             self.photo.release()
             self.photo = self.ctx.texture((width, height), 3, rgb.tobytes(), alignment=1)
-            # At the frame's own scale: plain bilinear, no mipmaps.
-            self.photo.filter = (self.moderngl.LINEAR, self.moderngl.LINEAR)
+            # At the frame's own scale, no mipmaps; the shader reads texels (bicubic).
+            self.photo.filter = (self.moderngl.NEAREST, self.moderngl.NEAREST)
             self.photo.repeat_x = False
             self.photo.repeat_y = False
             self.photo_uvs.write(np.ascontiguousarray(photo_uv, dtype=np.float32).tobytes())
