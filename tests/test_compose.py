@@ -292,3 +292,36 @@ def test_no_frame_pixel_comes_from_outside_the_photo(pipeline, astronaut, name):
         magenta = (rgb[..., 0] > 200) & (rgb[..., 2] > 200) & (rgb[..., 1] < 80)
         interior = magenta[band:-band, band:-band]
         assert not interior.any(), f"{name}: {interior.sum()} edge pixels smeared into the frame"
+
+
+def test_interior_weight_fades_in_as_the_lips_part():
+    from talking_head.face.rig import INNER_LIP_LOWER
+    from talking_head.render.compose import INTERIOR_GAP_PX, interior_weight
+
+    def parted(gap):
+        vertices = np.zeros((468, 3))
+        vertices[list(INNER_LIP_LOWER), 1] = gap
+        return vertices
+
+    low, high = INTERIOR_GAP_PX
+    assert interior_weight(parted(0.0)) == 0.0 and interior_weight(parted(low)) == 0.0
+    assert 0.0 < interior_weight(parted((low + high) / 2)) < 1.0
+    assert interior_weight(parted(high)) == 1.0
+    assert interior_weight(parted(high), offset=-high) == 0.0  # the photo closes what the mesh parts
+
+
+def test_lips_the_photo_closes_show_the_photo_not_a_dark_line(scene):
+    """The fitted mesh may part lips that the photo closes: at rest the opening
+    shows the photo's own pixels; opened further, the dark interior."""
+    from talking_head.face.rig import inner_lip_gap
+
+    photo, reference, renderer = scene
+    assert inner_lip_gap(reference[:, :2]) > 3.0  # the astronaut smiles with her teeth
+    compositor = Compositor(photo, reference, rest_gap=0.0)
+    rest = compositor.compose(renderer.render(reference), reference)
+    hole = rest.mouth_mask > 0.99
+    assert hole.sum() > 50
+    np.testing.assert_allclose(rest.rgb[hole].astype(float), photo[hole].astype(float), atol=2.0)
+    opened = jaw_open(reference, 12.0)
+    wide = compositor.compose(renderer.render(opened), opened)
+    assert wide.rgb[wide.mouth_mask > 0.99].max() < 60  # dark fill

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..config import RenderConfig
 from ..face.reconstruct import moved_pose, posed_vertices
-from ..face.rig import ExpressionRig
+from ..face.rig import ExpressionRig, inner_lip_gap
 from ..face.topology import Topology
 from ..types import FaceAsset, Framing, RenderedFrame
 from .compose import Compositor, crop_photo, make_framing, surround_photo, to_output
@@ -58,7 +58,9 @@ class FaceAnimator:
                 completer = DarkMouth()
             self.compositor = Compositor(self.background, self.reference_vertices, completer=completer,
                                          surround=surround_photo(asset.photo.rgb, self.framing),
-                                         field_operator=field_operator)
+                                         field_operator=field_operator,
+                                         rest_gap=inner_lip_gap(to_output(asset.reconstruction.landmarks.points[:468],
+                                                                          self.framing)[:, :2]))
         except BaseException:
             self.renderer.close()
             raise

@@ -16,6 +16,7 @@ import numpy as np
 from scipy import sparse
 from scipy.linalg import solveh_banded
 
+from ..face.rig import inner_lip_gap
 from ..face.topology import NUM_VERTICES, Topology, load_topology
 from ..types import FaceLandmarks, Framing, RenderedFrame
 from .gl import RenderOutput
@@ -357,6 +358,27 @@ def feather_alpha(coverage: np.ndarray, radius: int) -> np.ndarray:
     return cv2.GaussianBlur(eroded, (2 * radius - 1, 2 * radius - 1), radius / 2.0)
 
 
+# Inner-lip gap (output pixels) over which the mouth interior fades in.
+INTERIOR_GAP_PX = (0.75, 2.5)
+
+
+def interior_weight(vertices: np.ndarray, offset: float = 0.0) -> float:
+    """How much of the mouth opening the completer paints, from the lips' gap.
+
+    Args:
+        vertices: (468, 2+) the frame's mesh in output pixels.
+        offset: pixels added to the mesh's gap: the photo's own gap minus the
+            fitted mesh's at the photo's expression (the fit may part lips that
+            the photo closes).
+    Returns:
+        float in [0, 1]: 0 for lips (almost) together, 1 once they part by
+        ``INTERIOR_GAP_PX[1]`` pixels, smoothstep between.
+    """
+    low, high = INTERIOR_GAP_PX
+    x = np.clip((inner_lip_gap(np.asarray(vertices)[:, :2]) + offset - low) / (high - low), 0.0, 1.0)
+    return float(x * x * (3.0 - 2.0 * x))
+
+
 class Compositor:
     """Puts rendered faces back into one framed photo; build once per photo.
 
@@ -376,6 +398,9 @@ class Compositor:
         field_operator: builds the displacement operator instead of the default, a
             function ``(reference, triangles, grid, size) -> (gh * gw, V)``
             (``render/warp.py`` for a moving head).
+        rest_gap: the photo's own inner-lip gap in output pixels (from its
+            landmarks); the mouth interior fades in as the lips part beyond it
+            (``interior_weight``). None: the mesh's gap alone.
     """
 
     def __init__(
@@ -389,6 +414,7 @@ class Compositor:
         completer: MouthCompleter | None = None,
         surround: PhotoSurround | None = None,
         field_operator=None,
+        rest_gap: float | None = None,
     ):
         photo = np.asarray(photo)
         if photo.ndim != 3 or photo.shape[2] != 3 or photo.dtype != np.uint8:
@@ -424,6 +450,8 @@ class Compositor:
         face_width = float(np.ptp(reference[:, 0]))
         self.feather = int(feather) if feather is not None else max(2, round(0.02 * face_width))
         self.completer = completer if completer is not None else DarkMouth(mouth_colour)
+        # The photo's own inner-lip gap (output px) where its landmarks are known.
+        self._gap_offset = 0.0 if rest_gap is None else float(rest_gap) - inner_lip_gap(reference[:, :2])
 
     def displacement(self, vertices: np.ndarray) -> np.ndarray:
         """Dense displacement field of a frame.
@@ -493,12 +521,20 @@ class Compositor:
             # aliased (non-multisampled) render would show jagged lips.
             soft = np.maximum(cv2.GaussianBlur(mouth, (3, 3), 0.7), mouth)
             mouth_mask[box] = soft
-            # Face layer: skin premultiplied by 1 - soft, black in the opening,
-            # where the completer adds the interior (weighted by soft * feather).
-            colour = skin[..., :3] * (255.0 * (1.0 - soft) / np.maximum(skin[..., 3], 1e-3))[..., None]
-            mixed = cv2.blendLinear(colour, rgb[box].astype(np.float32), feather, 1.0 - feather)
+            # A barely parted mouth is a sliver of a pixel or two that rasterises
+            # to a dark dotted line over the lips: there the interior fades out
+            # and the photo's own lip line (moved with the warp) shows instead.
+            paint = soft * np.float32(interior_weight(vertices, self._gap_offset))
+            # Face layer: skin un-premultiplied (the warped photo where no skin
+            # is drawn) times 1 - paint, where the completer adds the interior
+            # (weighted by paint * feather).
+            warped = rgb[box].astype(np.float32)
+            drawn = skin[..., 3:] > 1e-3
+            colour = np.where(drawn, skin[..., :3] * (255.0 / np.maximum(skin[..., 3:], 1e-3)), warped)
+            colour *= (1.0 - paint)[..., None]
+            mixed = cv2.blendLinear(colour, warped, feather, 1.0 - feather)
             rgb[box] = cv2.convertScaleAbs(mixed)
-            interior[box] = soft * feather
+            interior[box] = paint * feather
             rgb = self.completer.complete(rgb, interior, vertices)
         return RenderedFrame(rgb=rgb, face_alpha=alpha, mouth_mask=mouth_mask)
 
