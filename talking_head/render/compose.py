@@ -440,13 +440,12 @@ class Compositor:
             # A moving head's field pins every frame edge (render/warp.py).
             self._operator = field_operator(reference, topology.triangles, self._grid, self.size)
         xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
-        self._base = np.ascontiguousarray(np.stack([xs, ys], axis=-1))
         # Warp maps into the surround image, and the range of photo pixels they may read.
         m = surround.margin
-        self._surround_x, self._surround_y = xs + np.float32(m), ys + np.float32(m)
+        self._surround_xy = np.ascontiguousarray(np.stack([xs, ys], axis=-1)) + np.float32(m)
         x0, y0, x1, y1 = surround.inside
-        self._limits_x = (max(x0, -m) + m, min(x1, width + m) - 1 + m)
-        self._limits_y = (max(y0, -m) + m, min(y1, height + m) - 1 + m)
+        self._low = np.array([max(x0, -m) + m, max(y0, -m) + m], np.float32)
+        self._high = np.array([min(x1, width + m) - 1 + m, min(y1, height + m) - 1 + m], np.float32)
         face_width = float(np.ptp(reference[:, 0]))
         self.feather = int(feather) if feather is not None else max(2, round(0.02 * face_width))
         self.completer = completer if completer is not None else DarkMouth(mouth_colour)
@@ -484,12 +483,10 @@ class Compositor:
         # The field is zero on pinned edges; clipping catches the sub-pixel
         # remainder between their nodes and the next, so no pixel is read
         # from beyond the photo.
-        dx, dy = cv2.split(field)
-        map_x = cv2.subtract(self._surround_x, dx)
-        map_y = cv2.subtract(self._surround_y, dy)
-        np.clip(map_x, *self._limits_x, out=map_x)
-        np.clip(map_y, *self._limits_y, out=map_y)
-        return cv2.remap(self.surround.image, map_x, map_y, WARP_INTERPOLATION, borderMode=cv2.BORDER_REPLICATE)
+        # One interleaved (x, y) map: no split into planes.
+        mapping = cv2.subtract(self._surround_xy, field)
+        np.clip(mapping, self._low, self._high, out=mapping)
+        return cv2.remap(self.surround.image, mapping, None, WARP_INTERPOLATION, borderMode=cv2.BORDER_REPLICATE)
 
     def compose(self, render: RenderOutput, vertices: np.ndarray) -> RenderedFrame:
         """Composite one rendered face over the warped photo.
