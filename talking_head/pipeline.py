@@ -534,7 +534,8 @@ class TalkingHeadPipeline:
                         heads = [None] * len(rows) if job.head is None else job.head[first : first + batch]
                         gazes = [None] * len(rows) if job.gaze is None else job.gaze[first : first + batch]
                         with timings("render"):
-                            frames = [animator.frame(row, pose, gaze).rgb for row, pose, gaze in zip(rows, heads, gazes)]
+                            frames = [animator.frame(row, pose, gaze).rgb
+                                      for row, pose, gaze in zip(rows, heads, gazes)]
                         before = frames
                         if restorer is not None:
                             from .restore.align import five_points

@@ -121,7 +121,8 @@ def test_gaze_moves_the_iris_inside_the_opening(animator):
             # It is not doubled: about as many dark (iris) pixels inside the opening as before.
             inside = cv2.erode(mask, np.ones((3, 3), np.uint8)).astype(bool)
             threshold = float(np.mean(np.percentile(luma[inside], [10, 90])))
-            dark = [np.count_nonzero(inside & (cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) < threshold)) for f in (still, moved)]
+            dark = [np.count_nonzero(inside & (cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) < threshold))
+                    for f in (still, moved)]
             assert 0.75 < dark[1] / dark[0] < 1.25
         # Lids occlude the iris: nothing changes outside the eye openings.
         assert not changed[outside].any()

@@ -80,7 +80,8 @@ class FaceAnimator:
         pose = None if head is None else moved_pose(recon.pose, head, self._interocular)
         return to_output(posed_vertices(recon, coeffs, pose), self.framing)
 
-    def frame(self, coeffs: np.ndarray, head: np.ndarray | None = None, gaze: np.ndarray | None = None) -> RenderedFrame:
+    def frame(self, coeffs: np.ndarray, head: np.ndarray | None = None,
+              gaze: np.ndarray | None = None) -> RenderedFrame:
         """Render and composite one frame for (K,) expression coefficients, an
         optional (5,) head-pose delta and an optional (2,) gaze offset
         (``motion/gaze.py``); the eyes are redrawn where they close or look

@@ -301,8 +301,9 @@ def cut_eyeball(photo: np.ndarray, rest: EyeRest, reference: np.ndarray, centre:
         cols = np.flatnonzero(span[row] & visible[row])
         if not len(cols):
             continue
-        left = [c for c in range(cols[0] - 3, cols[0]) if c >= 0 and visible[row, c] and not span[row, c]]
-        right = [c for c in range(cols[-1] + 1, cols[-1] + 4) if c < plate.shape[1] and visible[row, c] and not span[row, c]]
+        beside = visible[row] & ~span[row]
+        left = [c for c in range(max(cols[0] - 3, 0), cols[0]) if beside[c]]
+        right = [c for c in range(cols[-1] + 1, min(cols[-1] + 4, plate.shape[1])) if beside[c]]
         a = image[row, left].mean(axis=0) if left else None
         b = image[row, right].mean(axis=0) if right else None
         a = b if a is None else a
@@ -431,7 +432,8 @@ class EyePainter:
             return cv2.remap(self.photo, px[..., 0] - 0.5, px[..., 1] - 0.5, cv2.INTER_LINEAR,
                              borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
         local = px - eyeball.origin.astype(np.float32) - 0.5
-        plate = cv2.remap(eyeball.plate, local[..., 0], local[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        plate = cv2.remap(eyeball.plate, local[..., 0], local[..., 1], cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
         moved = local - shift.astype(np.float32)
         iris = cv2.remap(eyeball.iris, moved[..., 0], moved[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         alpha = cv2.remap(eyeball.alpha, moved[..., 0], moved[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
