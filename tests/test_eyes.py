@@ -144,3 +144,11 @@ def test_without_iris_landmarks_the_gaze_stays(animator):
     painter = EyePainter(animator.background, animator.reference_vertices)
     frame = animator.frame(animator.asset.reconstruction.expression).rgb
     assert painter.paint(frame, animator.reference_vertices, np.array([0.1, 0.0])) is frame
+
+
+def test_an_eye_outside_the_frame_has_no_eyeball(animator):
+    from talking_head.render.eyes import cut_eyeball
+
+    rest = animator.eyes.eyes[0]
+    away = animator.reference_vertices[:, :2] + [-2000.0, 0.0]
+    assert cut_eyeball(animator.background, rest, away, np.array([-1900.0, 200.0]), 5.0) is None

@@ -267,7 +267,7 @@ class Eyeball:
 
 
 def cut_eyeball(photo: np.ndarray, rest: EyeRest, reference: np.ndarray, centre: np.ndarray,
-                radius: float) -> Eyeball:
+                radius: float) -> Eyeball | None:
     """The plate and iris of one eye of the framed photo.
 
     Args:
@@ -275,6 +275,8 @@ def cut_eyeball(photo: np.ndarray, rest: EyeRest, reference: np.ndarray, centre:
         rest: the eye (``eye_rest``).
         reference: (468, 2+) the photo's mesh in output px.
         centre: (2,) iris centre (landmark 468 or 473) in output px; radius: px.
+    Returns:
+        None when the eye lies outside the frame.
     """
     xy = np.asarray(reference, np.float64)[:, :2]
     outline = np.concatenate([xy[list(rest.upper)], xy[list(rest.lower)][::-1]])
@@ -283,6 +285,8 @@ def cut_eyeball(photo: np.ndarray, rest: EyeRest, reference: np.ndarray, centre:
     height, width = photo.shape[:2]
     x0, y0 = max(low[0], 0), max(low[1], 0)
     x1, y1 = min(high[0], width), min(high[1], height)
+    if x1 - x0 < 3 or y1 - y0 < 3:
+        return None  # the eye is outside the frame
     image = photo[y0:y1, x0:x1].astype(np.float32)
     # The opening at 4x, area-averaged: a soft polygon.
     big = np.zeros(((y1 - y0) * 4, (x1 - x0) * 4), np.uint8)
