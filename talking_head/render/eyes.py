@@ -80,6 +80,10 @@ LASH_DROP = 0.6
 # lit skin at the margin (a closed lid bulges forward into the light; on real
 # closed eyes the lid is lighter than the open eye's surroundings).
 LID_LIGHT = 0.5
+# Lid colour search above the band (eye widths) and its skin-likeness scale
+# (RGB distance to the face's lit skin).
+SKIN_SEARCH = 0.15
+SKIN_SIGMA = 30.0
 
 
 def smoothstep(t: np.ndarray | float) -> np.ndarray | float:
@@ -496,13 +500,19 @@ class EyePainter:
                             frame.normal @ from_rest[:, :2].T, frame.width)
         taper = np.sqrt(np.clip(np.sin(np.pi * np.clip(u, 0.0, 1.0)), 0.0, 1.0))
         band = rest.band * taper
-        # Lid skin over the band above the margin: the frame's own colour just
-        # above the band, smoothed along the eye (no seam at the band's top).
+        # Lid skin over the band above the margin: the frame's own colour above
+        # the band, smoothed along the eye. Rows up to ``SKIN_SEARCH`` eye widths
+        # above it are weighted by how skin-like they are, so a glasses rim or
+        # eye shadow lying just above the band does not colour the lid.
         us = np.linspace(-0.05, 1.05, 40)
         band_s = rest.band * np.sqrt(np.clip(np.sin(np.pi * np.clip(us, 0, 1)), 0, 1))
-        ws = _curve(uu, wu, us)[:, None] - band_s[:, None] - np.array([1.0, 2.0, 3.0])
-        skin = _sample(frame_rgb, in_frame, us[:, None], ws).mean(axis=1)
-        skin = cv2.GaussianBlur(skin[None], (7, 1), 1.5)[0]
+        rows = 1.0 + np.arange(max(3, int(round(SKIN_SEARCH * frame.width))))
+        ws = _curve(uu, wu, us)[:, None] - band_s[:, None] - rows[None, :]
+        above = _sample(frame_rgb, in_frame, us[:, None], ws)  # (40, R, 3)
+        distance = np.linalg.norm(above - self.skin, axis=-1)
+        weight = np.exp(-0.5 * (distance / SKIN_SIGMA) ** 2) + 1e-3
+        skin = (above * weight[..., None]).sum(axis=1) / weight.sum(axis=1)[:, None]
+        skin = cv2.GaussianBlur(skin[None].astype(np.float32), (7, 1), 1.5)[0]
         lid_colour = np.stack([np.interp(u, us, skin[:, k]) for k in range(3)], axis=-1)
         # Lit lid: a closed upper lid bulges forward into the light, lighter than
         # the shaded skin at the crease: towards the margin the lid colour
