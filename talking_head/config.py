@@ -146,6 +146,8 @@ class GenerationConfig(RenderConfig):
     head_motion: float = option(1.0, "head motion from the speech: 0 = still (the photo's pose), 1 = natural "
                                 "(calibrated to real speakers), up to 2", bounds=(0.0, 2.0))
     seed: int = option(0, "seed of the head motion's random parts (drift, tilt directions)", bounds=(0, 2**31 - 1))
+    gaze: bool = option(True, "small gaze shifts (saccades) when the head moves (head motion above 0)",
+                        off="the eyes keep the photo's gaze")
     # External motion (talking_head/drivers/curves.py): giving a file implies the curves driver.
     coeffs: str | None = option(None, "drive the face with an arkit.csv-style file of blendshape curves (ours from "
                                 "--export-animation, or another tool's) instead of the audio; the audio still "

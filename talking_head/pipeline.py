@@ -42,6 +42,7 @@ class RenderJob:
         intermediate: the before-restoration MP4, or None.
         overwrite: ``out`` may replace an existing file.
         head: (T, 5) head-pose deltas per frame (``motion/headpose.py``), or None (still).
+        gaze: (T, 2) gaze offsets per frame (``motion/gaze.py``), or None (the photo's gaze).
     """
 
     asset: FaceAsset
@@ -53,6 +54,7 @@ class RenderJob:
     intermediate: Path | None
     overwrite: bool
     head: np.ndarray | None = None
+    gaze: np.ndarray | None = None
 
 
 def head_pose_cm(head: np.ndarray | None, topology) -> np.ndarray | None:
@@ -351,6 +353,21 @@ class TalkingHeadPipeline:
             speech = None
         return smooth(head_pose_track(level, config.fps, config.head_motion, config.seed, speech), config.smoothing)
 
+    def gaze(self, frames: int, config: GenerationConfig) -> np.ndarray | None:
+        """Saccades (``motion/gaze.py``), scaled by ``head_motion``, none during deep blinks.
+
+        Returns:
+            (T, 2) float64, or None when ``gaze`` is off or ``head_motion`` is 0
+            (the still output stays as it was).
+        """
+        if not config.gaze or config.head_motion <= 0.0:
+            return None
+        from .motion.blink import blink_track
+        from .motion.gaze import saccade_track
+
+        closure = blink_track(frames, config.fps, config.blink_seed) if config.blink else None
+        return saccade_track(frames, config.fps, config.seed, config.head_motion, closure)
+
     def generate(
         self,
         photo: Photo | str | np.ndarray,
@@ -444,8 +461,9 @@ class TalkingHeadPipeline:
             folder.mkdir(exist_ok=True)
             if plain is not None:
                 intermediate = check_output_path(folder / "render_before_restoration.mp4", True, inputs)
-        backend = self._render(RenderJob(asset, plain, final, config, str(audio), out, intermediate, overwrite, head),
-                               timings, report)
+        gaze = self.gaze(len(final), config)
+        backend = self._render(RenderJob(asset, plain, final, config, str(audio), out, intermediate, overwrite, head,
+                                         gaze), timings, report)
         if backend == "numpy" and config.backend == "auto":
             notes.append("OpenGL (EGL) could not start: frames were drawn by the slow NumPy fallback; "
                          "install Mesa's EGL (e.g. Debian libegl1 libgl1-mesa-dri) for real-time rendering")
@@ -514,8 +532,10 @@ class TalkingHeadPipeline:
                         report("render", first / len(final))
                         rows = final[first : first + batch]
                         heads = [None] * len(rows) if job.head is None else job.head[first : first + batch]
+                        gazes = [None] * len(rows) if job.gaze is None else job.gaze[first : first + batch]
                         with timings("render"):
-                            frames = [animator.frame(row, pose).rgb for row, pose in zip(rows, heads)]
+                            frames = [animator.frame(row, pose, gaze).rgb
+                                      for row, pose, gaze in zip(rows, heads, gazes)]
                         before = frames
                         if restorer is not None:
                             from .restore.align import five_points
@@ -527,7 +547,8 @@ class TalkingHeadPipeline:
                         for index, frame in enumerate(frames):
                             writers[0].write(frame)
                             if plain_animator is not None:
-                                plain = before[index] if plain_animator is animator else plain_animator.frame(rows[index], heads[index]).rgb
+                                plain = before[index] if plain_animator is animator else plain_animator.frame(
+                                    rows[index], heads[index], gazes[index]).rgb
                                 writers[1].write(plain)
                     report("render", 1.0)
                     for writer in writers:

@@ -259,7 +259,7 @@ def rotate_y(points: np.ndarray, pivot: np.ndarray, degrees: float) -> np.ndarra
 LID_PLATEAU = 0.4
 
 
-def eyelid_close(topology: Topology, upper, lower, sigma: float = 0.35) -> np.ndarray:
+def eyelid_close(topology: Topology, upper, lower, sigma: float = 0.15) -> np.ndarray:
     """Blink: the upper lid moves onto the lower lid; the skin above follows,
     fading out with the distance to the lid; the lower lid stays.
 
@@ -281,7 +281,10 @@ def eyelid_close(topology: Topology, upper, lower, sigma: float = 0.35) -> np.nd
     # The lid skin just above the margin descends with it (a real upper lid
     # unfolds from under the crease): a plateau of LID_PLATEAU cm before the
     # falloff, so the closed eye is covered by lid skin rather than by the
-    # lash line stretched over the whole opening.
+    # lash line stretched over the whole opening. The falloff (sigma 0.15 cm)
+    # ends below the crease ring (~0.75 cm up, moved < 1 % of the lid's
+    # travel), so the brow skin and glasses frames there stay put; with 0.35
+    # that ring moved a third of the way and dragged glasses rims down.
     near = np.maximum(distance_to(v, upper) - LID_PLATEAU, 0.0)
     weight = np.exp(-0.5 * (near / sigma) ** 2) * smoothstep((v[:, 1] - target[0]) / opening)
     weight[list(upper)] = 1.0

@@ -6,14 +6,17 @@ close it, or use it as a context manager, when the video is done.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..config import RenderConfig
 from ..face.reconstruct import moved_pose, posed_vertices
 from ..face.rig import ExpressionRig, inner_lip_gap
-from ..face.topology import Topology
+from ..face.topology import NUM_VERTICES, Topology
 from ..types import FaceAsset, Framing, RenderedFrame
 from .compose import Compositor, crop_photo, make_framing, surround_photo, to_output
+from .eyes import EyePainter
 from .gl import FaceRenderer, photo_weights
 from .mouth import DarkMouth, RenderedMouth, neutral_mouth
 
@@ -59,8 +62,10 @@ class FaceAnimator:
             self.compositor = Compositor(self.background, self.reference_vertices, completer=completer,
                                          surround=surround_photo(asset.photo.rgb, self.framing),
                                          field_operator=field_operator,
-                                         rest_gap=inner_lip_gap(to_output(asset.reconstruction.landmarks.points[:468],
+                                         rest_gap=inner_lip_gap(to_output(asset.reconstruction.landmarks.points[:NUM_VERTICES],
                                                                           self.framing)[:, :2]))
+            iris = to_output(asset.reconstruction.landmarks.points[NUM_VERTICES:], self.framing)
+            self.eyes = EyePainter(self.background, self.reference_vertices, iris if len(iris) == 10 else None)
         except BaseException:
             self.renderer.close()
             raise
@@ -77,11 +82,16 @@ class FaceAnimator:
         pose = None if head is None else moved_pose(recon.pose, head, self._interocular)
         return to_output(posed_vertices(recon, coeffs, pose), self.framing)
 
-    def frame(self, coeffs: np.ndarray, head: np.ndarray | None = None) -> RenderedFrame:
-        """Render and composite one frame for (K,) expression coefficients and
-        an optional (5,) head-pose delta."""
+    def frame(self, coeffs: np.ndarray, head: np.ndarray | None = None,
+              gaze: np.ndarray | None = None) -> RenderedFrame:
+        """Render and composite one frame for (K,) expression coefficients, an
+        optional (5,) head-pose delta and an optional (2,) gaze offset
+        (``motion/gaze.py``); the eyes are redrawn where they close or look
+        away (``render/eyes.py``)."""
         vertices = self.vertices(coeffs, head)
-        return self.compositor.compose(self.renderer.render(vertices), vertices)
+        frame = self.compositor.compose(self.renderer.render(vertices), vertices)
+        rgb = self.eyes.paint(frame.rgb, vertices, gaze)
+        return frame if rgb is frame.rgb else replace(frame, rgb=rgb)
 
     def close(self) -> None:
         """Release the renderer's OpenGL resources (idempotent)."""
