@@ -95,17 +95,43 @@ TONGUE_BACK = 0.6
 TONGUE_HALF_WIDTH = 1.9
 TONGUE_HALF_HEIGHT = 1.0
 TONGUE_FADE = 0.6
-# Shading, in cm: teeth darken with depth along the arch (Gaussian, so the
-# incisors stay bright, the canines half and the premolars dark); the lower
-# teeth sit in the shadow of the upper ones; every part darkens near the lips'
-# inner edge (occlusion by the lips); the cavity wall is lit near the lips and
-# dark deeper in.
+# Shading (lengths in cm). Teeth darken with depth along the arch (Gaussian:
+# the incisors stay bright, the canines half, the premolars dark: the buccal
+# corridor of a smile); the lower teeth sit in the shade of the upper ones.
 DEPTH_FALLOFF = 1.1
-LOWER_SHADE = 0.8
-GAP_SHADE = 0.06
-OCCLUSION = 0.45
-OCCLUSION_WIDTH = 0.15
+LOWER_SHADE = 0.62
+# Each crown is convex: lit in its middle, darker towards its neighbours
+# (soft vertical shading, no drawn line); its incisal corners are rounded, so
+# a small dark notch (the incisal embrasure) separates neighbours at the edge.
+ACROSS_SHADE = 0.3
+EMBRASURE_DEPTH = 0.07
+EMBRASURE_WIDTH = 0.16
+# The incisal edge is translucent enamel (darker, a little blue); the crown
+# yellows and darkens towards the gum (thinner enamel over dentine).
+EDGE_TRANSLUCENT = 0.2
+EDGE_WIDTH = 0.07
+TRANSLUCENT_TINT = (0.94, 0.97, 1.03)
+CERVICAL_SHADE = 0.18
+CERVICAL_WIDTH = 0.25
+CERVICAL_TINT = (1.0, 0.96, 0.86)
+# Edges are ramps of about this many px (anti-aliased, soft but not blurred).
+EDGE_PX = 1.3
+# Occlusion by the lips, from the opening's own outline: the upper lip casts a
+# soft shadow down over the teeth (light comes from above), the lower lip a
+# weaker one, the mouth corners hide the back of the mouth (the cheeks).
+UPPER_SHADOW = 0.42
+UPPER_SHADOW_WIDTH = 0.12
+LOWER_SHADOW = 0.25
+LOWER_SHADOW_WIDTH = 0.08
+CORNER_SHADOW = 0.55
+CORNER_SHADOW_WIDTH = 0.3
+# The cavity wall is lit near the lips, dark deeper in.
 RIM_WIDTH = 0.2
+# px along the opening's outline averaged each way to smooth its staircase.
+OUTLINE_SMOOTHING = 4.0
+OUTLINE_SHIFT = 0.6
+# px between the samples of a row of teeth along the mouth (looked up per pixel).
+PROFILE_STEP = 0.25
 # Natural teeth when the photo shows none: off-white, slightly warm, scaled
 # to the face's own highlights (the 95th percentile of its luma; 215 for a
 # well-exposed face) and tinted by the light's colour as the skin shows it.
@@ -170,6 +196,89 @@ def add_interior(frame: np.ndarray, weight: np.ndarray, interior: np.ndarray, bo
     mixed = out[box].astype(np.float32) + weight[..., None] * interior
     out[box] = cv2.convertScaleAbs(mixed)
     return out
+
+
+def smooth_outline(binary: np.ndarray, reach: float = OUTLINE_SMOOTHING) -> np.ndarray:
+    """Anti-aliased coverage of a pixel mask with its staircase outline smoothed.
+
+    The outline (traced at twice the resolution, a quarter pixel inside the
+    mask's edge, then moved out onto it) is averaged along itself (a triangular window
+    reaching ``reach`` px each way: a staircase of one-pixel steps becomes a
+    straight slope) and filled at 16 samples per pixel.
+
+    Args:
+        binary: (h, w) bool mask.
+        reach: px along the outline over which it is averaged, each way.
+    Returns:
+        (h, w) float32 coverage in [0, 1].
+    """
+    h, w = binary.shape
+    big = cv2.resize(binary.astype(np.uint8), (2 * w, 2 * h), interpolation=cv2.INTER_NEAREST)
+    contours, _ = cv2.findContours(big, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    polygons = []
+    for contour in contours:
+        # Half-pixel samples; cv2 puts a pixel's centre on its integer coordinates.
+        points = contour[:, 0, :].astype(np.float32) * 0.5 - 0.25
+        traced = points
+        half = min(int(round(reach)), (len(points) - 1) // 2)  # two passes of +-reach/2 px
+        for _ in range(2 if half > 0 else 0):
+            window = 2 * half + 1
+            wrapped = np.concatenate([points[-half:], points, points[:half]])
+            summed = np.cumsum(np.concatenate([np.zeros((1, 2), np.float32), wrapped]), axis=0)
+            points = (summed[window:] - summed[:-window]) / window
+        # A staircase needs at most half a pixel; more would round off the
+        # mouth's corners (and fill them with lip).
+        moved = points - traced
+        moved *= np.minimum(1.0, OUTLINE_SHIFT / np.maximum(np.linalg.norm(moved, axis=1, keepdims=True), 1e-6))
+        points = traced + moved
+        # Back out to the mask's edge (a quarter pixel along the outward normal),
+        # less the half sample by which cv2's fill grows a polygon.
+        tangent = np.roll(points, -1, axis=0) - np.roll(points, 1, axis=0)
+        normal = np.stack([tangent[:, 1], -tangent[:, 0]], axis=1)
+        normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-6)
+        area = float(np.sum(points[:, 0] * np.roll(points[:, 1], -1) - np.roll(points[:, 0], -1) * points[:, 1]))
+        points = points + (0.125 if area > 0 else -0.125) * normal
+        # Filled at 4x4 samples per pixel (cv2's LINE_AA fill is not a coverage
+        # on densely sampled outlines), averaged down.
+        polygons.append(np.round((points * 4 + 1.5) * 16).astype(np.int32))
+    fine = np.zeros((4 * h, 4 * w), np.uint8)
+    cv2.fillPoly(fine, polygons, 255, lineType=cv2.LINE_8, shift=4)
+    coverage = cv2.resize(fine, (w, h), interpolation=cv2.INTER_AREA)
+    return coverage.astype(np.float32) * np.float32(1.0 / 255.0)
+
+
+def smooth_opening(frame: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Anti-aliased opening: the interior's share of each pixel, and what covers the rest.
+
+    Without multisampling the opening's coverage is a staircase of whole
+    pixels. Its smoothed outline (``smooth_outline``) replaces it near the
+    edge: a pixel shows the interior as far as the smooth outline covers it,
+    and the lip for the rest: the pixel's own lip colour where the frame has
+    one (un-premultiplied by ``1 - weight``), else the colour of the lip
+    pixels beside it. Pixels outside the opening (``weight`` 0) stay lip.
+
+    Args:
+        frame: (h, w, 3) uint8, a box of the composited frame (its lip layer
+            premultiplied by ``1 - weight``, black in the opening).
+        weight: (h, w) float32 in [0, 1], the opening's coverage over the box.
+    Returns:
+        (inside (h, w) float32 in [0, 1], 0 where ``weight`` is: the
+        interior's share; lip (h, w, 3) float32: the colour of the rest).
+    """
+    smooth = smooth_outline(weight > 0.5)
+    # Lip colour beside the opening: a normalised blur of the pixels outside it.
+    outside = (weight <= 0.01).astype(np.float32)
+    beside = cv2.GaussianBlur(frame.astype(np.float32) * outside[..., None], (5, 5), 1.0)
+    near = cv2.GaussianBlur(outside, (5, 5), 1.0)
+    beside /= np.maximum(near, 1e-3)[..., None]
+    # Far from any lip pixel there is nothing to fill with: keep the coverage.
+    trust = np.clip(near * 8.0, 0.0, 1.0)
+    inside = np.where(weight > 0.0, weight + (smooth - weight) * trust, 0.0).astype(np.float32)
+    # A pixel's own lip colour only where it is mostly lip (dividing by a
+    # small 1 - weight would amplify rounding and the feathered edge).
+    own = np.clip(2.0 - 4.0 * weight, 0.0, 1.0)[..., None]
+    lip = own * (frame.astype(np.float32) / np.maximum(1.0 - weight, 0.5)[..., None]) + (1.0 - own) * beside
+    return inside, lip
 
 
 class DarkMouth:
@@ -623,51 +732,103 @@ class RenderedMouth:
         weight = mouth[box]
         if weight.size == 0 or weight.max() <= 0.0:
             return frame.copy()
-        layout = self.layout(vertices)
-        interior = draw_interior(layout, self.colours, weight, (box[0].start, box[1].start))
-        return add_interior(frame, weight, interior, box)
+        corner = (box[0].start, box[1].start)
+        inside, lip = smooth_opening(frame[box], weight)
+        interior = draw_interior(self.layout(vertices), self.colours, inside, corner)
+        out = frame.copy()
+        mixed = lip + inside[..., None] * (interior - lip)
+        out[box] = cv2.convertScaleAbs(mixed)
+        return out
 
 
 # ---------------------------------------------------------------------------
 # Drawing
 
 
-def _arch_layer(arch: Arch, u: np.ndarray, v: np.ndarray, px_per_cm: float, down: bool):
-    """Coverage and colour weights of one row of teeth with its gum.
+def arch_profile(arch: Arch, px_per_cm: float, down: bool, step: float = PROFILE_STEP):
+    """One row of teeth along the mouth: incisal edge, gum line and brightness.
+
+    Everything across the row depends on the position ``u`` along the mouth
+    only, so it is computed once on a fine 1-D grid and looked up per pixel.
 
     Args:
-        arch: the projected arch; u, v: (h, w) pixel coordinates in the mouth
-            frame; down: True for the upper teeth (crowns hang down from the
-            gum), False for the lower ones.
+        arch: the projected arch; px_per_cm: scale; down: True for the upper
+            teeth (crowns hang down from the gum), False for the lower ones;
+            step: grid spacing in px.
     Returns:
-        (coverage (h, w), tooth (h, w) in [0, 1]: 1 on enamel, 0 on gum,
-        depth (h, w): brightness factor of depth along the arch,
-        shade (h, w): further brightness factor of the enamel).
+        (u0, table (3, N)): the grid's first position (the grid is
+        ``u0 + step * arange(N)``), and on it the incisal edge and gum line
+        (px down the face) and the enamel's brightness factor. At the two
+        samples beyond the arch's ends the edge lies on the gum side, so
+        nothing is drawn there.
     """
     sign = 1.0 if down else -1.0
+    us = np.arange(arch.u[0], arch.u[-1] + step, step)
     bounds = arch.bounds
-    index = np.clip(np.searchsorted(bounds, u), 1, len(bounds) - 1)
+    index = np.clip(np.searchsorted(bounds, us), 1, len(bounds) - 1)
     left, right = bounds[index - 1], bounds[index]
-    width = np.maximum(right - left, 1e-3)
-    t = np.clip((u - left) / width, 0.0, 1.0)  # position across the tooth
-    gap = np.minimum(u - left, right - u)  # px to the nearest tooth boundary
+    t = np.clip((us - left) / np.maximum(right - left, 1e-3), 0.0, 1.0)  # position across the tooth
+    gap = np.minimum(us - left, right - us)  # px to the nearest tooth boundary
     # Rounded incisal corners: the edge recedes near the boundaries.
-    corner = 0.06 * px_per_cm * np.clip(1.0 - gap / (0.12 * px_per_cm), 0.0, 1.0) ** 2
-    edge = np.interp(u, arch.u, arch.edge) - sign * corner
+    notch = EMBRASURE_DEPTH * px_per_cm * np.clip(1.0 - gap / (EMBRASURE_WIDTH * px_per_cm), 0.0, 1.0) ** 2
+    edge = np.interp(us, arch.u, arch.edge) - sign * notch
     # The gum dips between the teeth (papillae).
     papilla = 0.18 * px_per_cm * np.exp(-((gap / (0.08 * px_per_cm)) ** 2))
-    gum = np.interp(u, arch.u, arch.gum) + sign * papilla
-    coverage = np.clip(sign * (edge - v) + 0.5, 0.0, 1.0)
-    coverage *= np.clip(u - arch.u[0] + 0.5, 0.0, 1.0) * np.clip(arch.u[-1] - u + 0.5, 0.0, 1.0)
-    tooth = np.clip(sign * (v - gum) + 0.5, 0.0, 1.0)
-    # Enamel: darker with depth along the arch, a convex crown (lighter in its
-    # middle), a dark line between neighbours.
-    depth = np.exp(-((np.interp(u, arch.u, arch.depth) / DEPTH_FALLOFF) ** 2))
-    shade = 0.85 + 0.15 * np.sin(np.pi * t)
-    shade *= 1.0 - GAP_SHADE * np.exp(-((gap / (0.03 * px_per_cm + 0.3)) ** 2))
+    gum = np.interp(us, arch.u, arch.gum) + sign * papilla
+    # Darker with depth along the arch, convex across each crown.
+    shade = np.exp(-((np.interp(us, arch.u, arch.depth) / DEPTH_FALLOFF) ** 2))
+    shade *= 1.0 - ACROSS_SHADE * (1.0 - np.sqrt(np.sin(np.pi * t)))
     if not down:
         shade *= LOWER_SHADE
-    return coverage, tooth, depth, shade
+    # Nothing beyond the ends: the edge jumps to the gum side.
+    far = sign * 1e4
+    edge = np.concatenate([[edge[0] - far], edge, [edge[-1] - far]])
+    gum, shade = np.pad(gum, 1, mode="edge"), np.pad(shade, 1, mode="edge")
+    return float(us[0] - step), np.stack([edge, gum, shade]).astype(np.float32)
+
+
+def _arch_fields(arch: Arch, u: np.ndarray, v: np.ndarray, px_per_cm: float, down: bool):
+    """Per-pixel weights of one row of teeth (see ``arch_profile``).
+
+    Returns:
+        (coverage (h, w), fields (4, h, w)): the row's coverage, and the
+        weights of the teeth colour, its translucent-edge tint, its
+        cervical tint and the gum colour in the row's own colour.
+    """
+    sign = 1.0 if down else -1.0
+    u0, table = arch_profile(arch, px_per_cm, down)
+    # Nearest grid sample (a uniform grid: no search).
+    nearest = np.clip((u - u0) * (1.0 / PROFILE_STEP) + 0.5, 0, table.shape[1] - 1).astype(np.intp)
+    edge, gum, lit = table[:, nearest]
+    from_edge = (edge - v) * sign  # px into the crown from its incisal edge
+    from_gum = (v - gum) * sign  # px into the crown from the gum line
+    coverage = np.clip(from_edge * (1.0 / EDGE_PX) + 0.5, 0.0, 1.0)
+    enamel = np.clip(from_gum * (1.0 / (EDGE_PX + 0.04 * px_per_cm)) + 0.5, 0.0, 1.0)
+    # Translucent incisal edge, yellower and darker cervical third.
+    tip = np.exp(-np.maximum(from_edge, 0.0) * (1.0 / (EDGE_WIDTH * px_per_cm)))
+    neck = np.exp(-np.maximum(from_gum, 0.0) * (1.0 / (CERVICAL_WIDTH * px_per_cm)))
+    gum_weight = lit * (1.0 - enamel)
+    lit *= enamel
+    lit *= (1.0 - EDGE_TRANSLUCENT * tip) * (1.0 - CERVICAL_SHADE * neck)
+    return coverage, (lit, lit * tip, lit * neck, gum_weight)
+
+
+def _opening_distances(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Soft distances (px) into the opening from its top, bottom and nearer side.
+
+    Counted along the box's columns and rows (the mouth is about level), so the
+    lips' shadows follow the opening's real outline.
+
+    Args:
+        weight: (h, w) float32 interior weight.
+    Returns:
+        (from the top (h, w), from the bottom (h, w), from the nearer side (h, w)).
+    """
+    half = 0.5 * weight
+    top = np.cumsum(weight, axis=0) - half
+    bottom = np.cumsum(weight[::-1], axis=0)[::-1] - half
+    side = np.minimum(np.cumsum(weight, axis=1), np.cumsum(weight[:, ::-1], axis=1)[:, ::-1]) - half
+    return top, bottom, side
 
 
 def draw_interior(
@@ -677,8 +838,10 @@ def draw_interior(
 
     Back to front: the cavity (lit wall near the lips, dark deep inside), the
     tongue, the lower teeth, the upper teeth (in front of the lower ones).
-    Everything darkens near the lips' inner edge and follows the face's
-    left-right lighting.
+    Then the lips' shadows: a soft one cast down from the upper lip, a weaker
+    one from the lower lip, the dark mouth corners; and the face's left-right
+    lighting. Each part is a scalar weight field per colour; one matrix
+    product mixes them.
 
     Args:
         layout: the frame's geometry.
@@ -689,43 +852,45 @@ def draw_interior(
         (h, w, 3) float32 RGB in [0, 255].
     """
     h, w = weight.shape
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    dx = xs + np.float32(corner[1] + 0.5 - layout.origin[0])
-    dy = ys + np.float32(corner[0] + 0.5 - layout.origin[1])
+    cm = float(layout.px_per_cm)
+    dx = np.arange(w, dtype=np.float32)[None, :] + np.float32(corner[1] + 0.5 - layout.origin[0])
+    dy = np.arange(h, dtype=np.float32)[:, None] + np.float32(corner[0] + 0.5 - layout.origin[1])
     u = dx * np.float32(layout.axis[0]) + dy * np.float32(layout.axis[1])
     v = dx * np.float32(layout.normal[0]) + dy * np.float32(layout.normal[1])
-    cm = float(layout.px_per_cm)
 
-    # Distance (px) into the opening from the lips' inner edge.
-    inside = (weight > 0.5).astype(np.uint8)
-    inside = cv2.copyMakeBorder(inside, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
-    dist = cv2.distanceTransform(inside, cv2.DIST_L2, 3)[1:-1, 1:-1]
-    rim = np.exp(-dist / (RIM_WIDTH * cm))
-    occlusion = 1.0 - OCCLUSION * np.exp(-dist / (OCCLUSION_WIDTH * cm))
-
-    colour = colours.deep + rim[..., None] * (colours.rim - colours.deep)
+    top, bottom, side = _opening_distances(weight)
+    rim = np.exp(np.minimum(np.minimum(top, bottom), side) * np.float32(-1.0 / (RIM_WIDTH * cm)))
 
     # Tongue: lit on its front, fading into the dark towards its back (its
-    # top edge here) and its sides, with a faint midline groove.
+    # top edge here) and its sides.
     cu, cv = layout.tongue_centre
     a, b = layout.tongue_axes
-    tu, tv = (u - cu) / a, (v - cv) / b
-    radius = np.sqrt(tu * tu + tv * tv)
-    tongue = np.clip((1.0 - radius) * min(a, b) + 0.5, 0.0, 1.0)
-    top = cv - b * np.sqrt(np.clip(1.0 - tu * tu, 0.0, 1.0))
-    rise = np.clip((v - top) / (TONGUE_FADE * cm), 0.0, 1.0)
-    t_shade = (0.15 + 0.75 * rise * rise * (3.0 - 2.0 * rise)) * (1.0 - 0.4 * tu * tu)
-    t_shade *= 1.0 - 0.15 * np.exp(-((u - cu) / (0.1 * cm + 0.5)) ** 2)
-    t_colour = (t_shade * occlusion)[..., None] * colours.tongue
-    colour += tongue[..., None] * (t_colour - colour)
+    tu, tv = (u - cu) * (1.0 / a), (v - cv) * (1.0 / b)
+    tu2 = tu * tu
+    tongue = np.clip((1.0 - np.sqrt(tu2 + tv * tv)) * (min(a, b) / EDGE_PX) + 0.5, 0.0, 1.0)
+    rise = np.clip((tv + np.sqrt(np.clip(1.0 - tu2, 0.0, 1.0))) * (b / (TONGUE_FADE * cm)), 0.0, 1.0)
+    tongue_lit = (0.15 + 0.75 * rise * rise * (3.0 - 2.0 * rise)) * (1.0 - 0.4 * tu2)
 
-    for arch, down in ((layout.lower, False), (layout.upper, True)):
-        coverage, enamel, depth, shade = _arch_layer(arch, u, v, cm, down)
-        part = enamel[..., None] * (shade[..., None] * colours.teeth) + (1.0 - enamel)[..., None] * colours.gum
-        part *= (depth * occlusion)[..., None]
-        colour += coverage[..., None] * (part - colour)
+    lower, lower_fields = _arch_fields(layout.lower, u, v, cm, False)
+    upper, upper_fields = _arch_fields(layout.upper, u, v, cm, True)
+    # Front to back: what is left of each pixel for the layers behind.
+    behind_upper = 1.0 - upper
+    behind_lower = behind_upper * (1.0 - lower)
+    cavity = behind_lower * (1.0 - tongue)
+    fields = [cavity * (1.0 - rim), cavity * rim, behind_lower * tongue * tongue_lit]
+    fields += [f * (behind_upper * lower) for f in lower_fields] + [f * upper for f in upper_fields]
 
+    teeth = colours.teeth.astype(np.float32)
+    tint = [teeth, teeth * (np.asarray(TRANSLUCENT_TINT, np.float32) - 1.0),
+            teeth * (np.asarray(CERVICAL_TINT, np.float32) - 1.0), colours.gum]
+    palette = np.stack([colours.deep, colours.rim, colours.tongue] + tint + tint).astype(np.float32)
+
+    shadow = 1.0 - UPPER_SHADOW * np.exp(top * np.float32(-1.0 / (UPPER_SHADOW_WIDTH * cm)))
+    shadow *= 1.0 - LOWER_SHADOW * np.exp(bottom * np.float32(-1.0 / (LOWER_SHADOW_WIDTH * cm)))
+    shadow *= 1.0 - CORNER_SHADOW * np.exp(side * np.float32(-1.0 / (CORNER_SHADOW_WIDTH * cm)))
     if colours.lighting:
         half = max(float(np.ptp(layout.upper.u)) / 2.0, 1.0)
-        colour *= np.clip(1.0 + colours.lighting * u / half, 0.5, 1.5)[..., None]
-    return np.clip(colour, 0.0, 255.0).astype(np.float32)
+        shadow *= np.clip(1.0 + colours.lighting * u / half, 0.5, 1.5)
+    stacked = np.stack(np.broadcast_arrays(*fields), axis=-1).astype(np.float32, copy=False)
+    colour = (stacked * shadow[..., None]) @ palette
+    return np.clip(colour, 0.0, 255.0)
