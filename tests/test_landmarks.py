@@ -116,3 +116,97 @@ def test_masked_mouth_is_refused(detector, astronaut, reference):
     # A grey photo has no colour to judge by: never refused for that.
     grey = np.repeat(cv2.cvtColor(astronaut, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
     assert not mouth_covered(grey, reference.points)
+
+
+def paint_hand(image, anchor, size, angle):
+    """A flat hand (palm, four fingers, thumb) in the astronaut's own cheek colour,
+    darker at its edges and between the fingers, painted over a copy of ``image``.
+
+    ``anchor`` (x, y) is where the middle of the fingers lies, ``size`` the hand's
+    length over that of the drawing (245 px from palm to fingertips), ``angle``
+    degrees counter-clockwise (0: fingers pointing to the image's left).
+    """
+    canvas, gaps = np.zeros((400, 400), np.uint8), np.zeros((400, 400), np.uint8)
+    cx, cy = 260, 200
+    cv2.ellipse(canvas, (cx, cy), (70, 80), 0, 0, 360, 255, -1)  # palm
+    for k, (dy, length) in enumerate(((-60, 120), (-20, 135), (20, 130), (58, 105))):
+        cv2.line(canvas, (cx - 20, cy + dy), (cx - 20 - length, cy + dy + 3 * k), 255, 36)
+        cv2.circle(canvas, (cx - 20 - length, cy + dy + 3 * k), 18, 255, -1)
+    cv2.line(canvas, (cx + 10, cy - 70), (cx - 60, cy - 140), 255, 40)  # thumb
+    for dy in (-40, 0, 40):
+        cv2.line(gaps, (cx - 40, cy + dy), (cx - 150, cy + dy + 3), 255, 2)
+    matrix = cv2.getRotationMatrix2D((cx - 60, cy), angle, size)
+    matrix[:, 2] += np.asarray(anchor, np.float64) - (cx - 60, cy)
+    height, width = image.shape[:2]
+    hand = cv2.warpAffine(canvas, matrix, (width, height)).astype(np.float32) / 255.0
+    gap = cv2.GaussianBlur(cv2.warpAffine(gaps, matrix, (width, height)).astype(np.float32) / 255.0, (5, 5), 1.5)
+    inside = cv2.distanceTransform((hand > 0.5).astype(np.uint8), cv2.DIST_L2, 5)
+    skin = np.array([235.0, 200.0, 179.0])  # the astronaut's cheek
+    colour = skin * ((0.75 + 0.25 * np.clip(inside / 15.0, 0.0, 1.0)) * (1.0 - 0.4 * gap))[..., None]
+    alpha = cv2.GaussianBlur(hand, (5, 5), 1.5)[..., None]
+    return (image * (1.0 - alpha) + colour * alpha).astype(np.uint8)
+
+
+def mouth_geometry(points):
+    centre = points[[61, 291, 13, 14], :2].mean(axis=0)
+    return centre, float(np.linalg.norm(points[291, :2] - points[61, :2]))
+
+
+def test_hand_over_the_mouth_is_refused(detector, astronaut, reference):
+    from talking_head.errors import InputError
+    from talking_head.face.landmarks import hand_over_mouth
+
+    centre, width = mouth_geometry(reference.points)
+    # (MediaPipe finds this drawn hand; not every size and angle of it.)
+    covered = paint_hand(astronaut, centre, 2.6 * width / 245.0, -20.0)
+    points = detector.find(covered)[0]  # the face is still found under the hand
+    hands = detector.find_hands(covered, points)
+    assert len(hands) >= 1 and hands[0].shape == (21, 2)
+    assert hand_over_mouth(hands, points, covered.shape[:2])
+    with pytest.raises(InputError, match="hand covers the mouth"):
+        detector.detect(load_image(covered))
+    # The same hand beside the face covers nothing.
+    beside = [hand + (-2.0 * reference.face_width, 0.0) for hand in hands]
+    assert not hand_over_mouth(beside, points, covered.shape[:2])
+    assert detector.find_hands(astronaut, reference.points) == [] or not hand_over_mouth(
+        detector.find_hands(astronaut, reference.points), reference.points, astronaut.shape[:2])
+
+
+def test_hand_away_from_the_mouth_is_accepted(detector, astronaut, reference):
+    centre, width = mouth_geometry(reference.points)
+    # The hand on the background left of the face, fingers away from it.
+    away = paint_hand(astronaut, centre - (1.6 * reference.face_width, -0.5 * reference.face_width),
+                      2.2 * width / 245.0, 0.0)
+    assert detector.detect(load_image(away)).points.shape == (478, 3)
+
+
+def test_skin_over_the_mouth_is_refused(detector, astronaut, reference):
+    """Skin-coloured cover lit like the face (the astronaut's own cheek pasted
+    over her lips): refused by the lips' missing contrast; the same photo
+    darker, brighter or warmer is not."""
+    from talking_head.errors import InputError
+    from talking_head.face.landmarks import lip_colours, lip_contrast, mouth_covered
+
+    points = reference.points
+    centre, width = mouth_geometry(points)
+    cheek = points[205, :2].astype(int)
+    radius = int(0.35 * width)
+    cover_w, cover_h = int(1.5 * width), int(0.9 * width)
+    patch = cv2.resize(astronaut[cheek[1] - radius : cheek[1] + radius, cheek[0] - radius : cheek[0] + radius],
+                       (cover_w, cover_h)).astype(np.float32)
+    alpha = np.zeros((cover_h, cover_w), np.float32)
+    cv2.ellipse(alpha, (cover_w // 2, cover_h // 2), (cover_w // 2 - 2, cover_h // 2 - 2), 0, 0, 360, 1.0, -1)
+    alpha = cv2.GaussianBlur(alpha, (0, 0), 2.0)[..., None]
+    pasted = astronaut.astype(np.float32)
+    x0, y0 = int(centre[0] - cover_w / 2), int(centre[1] - cover_h / 2)
+    region = pasted[y0 : y0 + cover_h, x0 : x0 + cover_w]
+    pasted[y0 : y0 + cover_h, x0 : x0 + cover_w] = region * (1.0 - alpha) + patch * alpha
+    pasted = pasted.astype(np.uint8)
+
+    assert lip_contrast(*lip_colours(pasted, points)) < 5.0 < 15.0 < lip_contrast(*lip_colours(astronaut, points))
+    assert mouth_covered(pasted, points)
+    with pytest.raises(InputError, match="mouth looks covered"):
+        detector.detect(load_image(pasted))
+    image = astronaut.astype(np.float32)
+    for variant in (image * 0.3, 255.0 * (image / 255.0) ** 0.5, image * (1.1, 1.0, 0.8)):
+        assert not mouth_covered(np.clip(variant, 0, 255).astype(np.uint8), points)

@@ -2,8 +2,9 @@
 
 Beyond one MediaPipe call: faces too small for its detector are searched in
 overlapping tiles; a sideways or upside-down face turns the photo upright
-(``detect_upright``); a mouth that does not look like lips (a mask) is refused
-rather than given teeth.
+(``detect_upright``); a mouth that does not look like lips (a mask, a hand,
+skin-coloured cloth) or that MediaPipe's hand landmarker finds a hand over is
+refused rather than given teeth.
 """
 
 from __future__ import annotations
@@ -38,6 +39,20 @@ LIP_OPENING = INNER_LIP_UPPER + INNER_LIP_LOWER[::-1][1:-1]
 MIN_LIP_CHROMA_RATIO = 0.45
 MIN_SKIN_CHROMA = 6.0
 MAX_LIP_BLUE = -8.0
+# Lips are darker than the upper face's skin and of a redder hue: their
+# contrast (``lip_contrast``) is 14-42 on 15 real faces (the astronaut, Grace
+# Hopper, the first frames of 13 real talking videos) and 4 exposure, colour
+# and painting variants of the astronaut, and -16..7 with the same faces' own
+# cheek skin pasted over the mouth (tools/mouth_cover_report.py). Like the
+# chroma test, only judged when the skin has colour.
+MIN_LIP_CONTRAST = 10.0
+HUE_WEIGHT = 0.5
+MAX_HUE_DIFFERENCE = 30.0
+# A hand (MediaPipe's hand landmarks, their convex hull) over at least this
+# share of the lip band covers the mouth.
+HAND_OVER_LIPS = 0.25
+# Hands are searched in a square window this many face widths across around the face.
+HAND_WINDOW = 3.0
 
 
 def _polygon(points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -46,28 +61,94 @@ def _polygon(points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return mask.astype(bool)
 
 
+def lip_band(points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(H, W) bool: the lips (between the outer and inner lip contours)."""
+    return _polygon(points[list(LIP_BAND)], size) & ~_polygon(points[list(LIP_OPENING)], size)
+
+
+def lip_colours(rgb: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Median Lab of the lip band and of the upper face's skin.
+
+    Args:
+        rgb: (H, W, 3) uint8 photo.
+        points: (468+, 2+) its landmarks.
+    Returns:
+        (lips (3,), skin (3,)) float32 Lab as OpenCV's 8-bit scale (L in
+        0..255, a and b centred on 0), or None when either region is tiny.
+    """
+    size = rgb.shape[:2]
+    lips = lip_band(points, size)
+    hull = cv2.convexHull(points[list(UPPER_SKIN), :2].astype(np.float32)).reshape(-1, 2)
+    skin = _polygon(hull, size)
+    if lips.sum() < 10 or skin.sum() < 10:
+        return None
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab[..., 1:] -= 128.0
+    return np.median(lab[lips], axis=0), np.median(lab[skin], axis=0)
+
+
+def lip_contrast(lips: np.ndarray, skin: np.ndarray) -> float:
+    """How much the lips stand out from the skin: darker, and of a redder hue.
+
+    Lightness in percent of the skin's (so a dark photo keeps it), plus half
+    the hue angle (a*, b*) by which the lips are redder, clipped to 30 degrees
+    (hue holds where a bright or high-key photo flattens the lightness).
+
+    Args:
+        lips, skin: (3,) Lab (``lip_colours``).
+    Returns:
+        The contrast; about 0 for skin over the mouth.
+    """
+    darker = 100.0 * float(skin[0] - lips[0]) / max(float(skin[0]), 1.0)
+    redder = np.degrees(np.arctan2(skin[2], skin[1]) - np.arctan2(lips[2], lips[1]))
+    redder = (redder + 180.0) % 360.0 - 180.0
+    return darker + HUE_WEIGHT * float(np.clip(redder, -MAX_HUE_DIFFERENCE, MAX_HUE_DIFFERENCE))
+
+
 def mouth_covered(rgb: np.ndarray, points: np.ndarray) -> bool:
-    """Whether the lips look covered (a mask): the lip band has no lip colour.
+    """Whether the lips look covered: the lip band has no lip colour.
 
     Args:
         rgb: (H, W, 3) uint8 photo.
         points: (468+, 2+) its landmarks.
     Returns:
         True when the lip band is much less colourful than the skin of the
-        upper face, or bluish. Skin-coloured covers (a hand) are not detected.
+        upper face, or bluish (a fabric mask), or does not stand out from the
+        skin as lips do (a hand or other skin-coloured cover,
+        ``lip_contrast``). Not judged on grey photos.
     """
-    size = rgb.shape[:2]
-    lips = _polygon(points[list(LIP_BAND)], size) & ~_polygon(points[list(LIP_OPENING)], size)
-    hull = cv2.convexHull(points[list(UPPER_SKIN), :2].astype(np.float32)).reshape(-1, 2)
-    skin = _polygon(hull, size)
-    if lips.sum() < 10 or skin.sum() < 10:
+    colours = lip_colours(rgb, points)
+    if colours is None:
         return False
-    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)[..., 1:] - 128.0
-    lip_ab, skin_ab = np.median(lab[lips], axis=0), np.median(lab[skin], axis=0)
-    skin_chroma = float(np.hypot(*skin_ab))
+    lips, skin = colours
+    skin_chroma = float(np.hypot(*skin[1:]))
     if skin_chroma < MIN_SKIN_CHROMA:
         return False
-    return float(np.hypot(*lip_ab)) < MIN_LIP_CHROMA_RATIO * skin_chroma or float(lip_ab[1]) < MAX_LIP_BLUE
+    if float(np.hypot(*lips[1:])) < MIN_LIP_CHROMA_RATIO * skin_chroma or float(lips[2]) < MAX_LIP_BLUE:
+        return True
+    return lip_contrast(lips, skin) < MIN_LIP_CONTRAST
+
+
+def hand_over_mouth(hands: list[np.ndarray], points: np.ndarray, size: tuple[int, int]) -> bool:
+    """Whether a hand covers the lips.
+
+    Args:
+        hands: (21, 2+) image-space landmarks of each hand found.
+        points: (468+, 2+) the face's landmarks.
+        size: (H, W) of the image.
+    Returns:
+        True when one hand's convex hull covers at least ``HAND_OVER_LIPS``
+        of the lip band (a hand beside the face or under the chin does not).
+    """
+    lips = lip_band(points, size)
+    area = lips.sum()
+    if area == 0:
+        return False
+    for hand in hands:
+        hull = cv2.convexHull(np.asarray(hand)[:, :2].astype(np.float32)).reshape(-1, 2)
+        if (lips & _polygon(hull, size)).sum() >= HAND_OVER_LIPS * area:
+            return True
+    return False
 
 
 def upright_turns(points: np.ndarray) -> int:
@@ -113,9 +194,55 @@ class LandmarkDetector:
             self._mesh._graph.wait_until_idle()  # calculators open (and log) on the graph's threads
         self._lock = threading.Lock()
         self._started = False
+        self._hands = None
 
     def close(self) -> None:
         self._mesh.close()
+        if self._hands is not None:
+            self._hands.close()
+
+    def find_hands(self, rgb: np.ndarray, points: np.ndarray) -> list[np.ndarray]:
+        """Hands near a face (MediaPipe Hands, its palm detector and hand landmarks).
+
+        The search window is a square ``HAND_WINDOW`` face widths across around
+        the face, so a hand over a small face in a big photo is large enough
+        for the palm detector. The graph starts on first use.
+
+        Args:
+            rgb: (H, W, 3) uint8.
+            points: (468+, 2+) the face's landmarks.
+        Returns:
+            list of (21, 2) float64 image-space hand landmarks.
+        """
+        height, width = rgb.shape[:2]
+        low, high = points[:468, :2].min(axis=0), points[:468, :2].max(axis=0)
+        centre, half = (low + high) / 2.0, HAND_WINDOW * float((high - low).max()) / 2.0
+        x0, y0 = np.maximum(np.floor(centre - half).astype(int), 0)
+        x1, y1 = np.minimum(np.ceil(centre + half).astype(int), (width, height))
+        window = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+        factor = min(1.0, MAX_ANALYSIS_SIDE / max(window.shape[:2]))
+        if factor < 1.0:
+            size = (max(1, round(window.shape[1] * factor)), max(1, round(window.shape[0] * factor)))
+            window = cv2.resize(window, size, interpolation=cv2.INTER_AREA)
+        from ..quiet import native_stderr_silenced
+
+        with self._lock:
+            if self._hands is None:
+                with native_stderr_silenced():
+                    import mediapipe as mp
+
+                    self._hands = mp.solutions.hands.Hands(
+                        static_image_mode=True, max_num_hands=2, min_detection_confidence=0.5
+                    )
+                    result = self._hands.process(window)
+                    self._hands._graph.wait_until_idle()
+            else:
+                result = self._hands.process(window)
+        found = []
+        for hand in result.multi_hand_landmarks or []:
+            xy = np.array([(p.x, p.y) for p in hand.landmark], dtype=np.float64)
+            found.append(xy * np.array([x1 - x0, y1 - y0], dtype=np.float64) + np.array([x0, y0]))
+        return found
 
     def __enter__(self) -> "LandmarkDetector":
         return self
@@ -240,7 +367,7 @@ class LandmarkDetector:
         Raises:
             NoFaceError: no face found.
             FaceTooSmallError: the face is under 64 px across.
-            InputError: the mouth looks covered (a mask).
+            InputError: a hand covers the mouth, or it looks covered (a mask).
         """
         faces = self.find(photo.rgb)
         if not faces:
@@ -253,8 +380,10 @@ class LandmarkDetector:
             raise FaceTooSmallError(
                 f"The face is only {across:.0f} px across; use a photo where it is at least {MIN_FACE_PIXELS} px"
             )
+        if hand_over_mouth(self.find_hands(photo.rgb, points), points, photo.rgb.shape[:2]):
+            raise InputError("A hand covers the mouth: use a photo where the lips are visible")
         if mouth_covered(photo.rgb, points):
             raise InputError(
-                "The mouth looks covered (a mask?): use a photo where the lips are visible"
+                "The mouth looks covered (a mask or a hand?): use a photo where the lips are visible"
             )
         return FaceLandmarks(points=points, image_size=photo.size, num_faces=len(faces))
