@@ -101,7 +101,9 @@ def test_teeth_are_brighter_than_the_cavity_and_touch_the_upper_lip(pipeline, as
     x = int(layout.origin[0])
     inside = np.flatnonzero(frame.mouth_mask[:, x] > 0.99)
     top, bottom = inside.min(), inside.max()
-    column = luma(frame.rgb[:, x])
+    # The brightest of 5 columns about the midline (itself the dark boundary
+    # between the central incisors).
+    column = luma(frame.rgb[:, x - 2 : x + 3]).max(axis=1)
     teeth = column[top : top + 4].max()
     cavity = column[(top + bottom) // 2 - 1 : (top + bottom) // 2 + 2].mean()
     white = luma(animator.compositor.completer.colours.teeth)

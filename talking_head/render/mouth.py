@@ -18,10 +18,21 @@ head; the mandible's rotation about the rig's jaw hinge is read from the
 chin. Dental arches are circles (front) continued straight back, with
 textbook crown widths and heights; the upper incisal edge sits 3 mm below
 where the closed lips meet (on the person's own face with its mouth at
-rest), the lower incisors 2 mm higher and 2.5 mm behind (overbite, overjet). Only the front teeth are ever visible; the teeth
-darken with their depth along the arch (the dark "buccal corridor" of a smile).
-Drawing is per-pixel, vectorised, inside the mouth's bounding box, with
-anti-aliased edges from signed distances (no supersampling).
+rest), the lower incisors 2 mm higher and 2.5 mm behind (overbite, overjet).
+Only the front teeth are ever visible.
+
+Shading (``draw_interior``) is what makes the teeth read as teeth at a few
+pixels each: every crown is convex (lit in its middle, darker towards its
+neighbours, with rounded incisal corners: no drawn outlines), translucent at
+its edge and yellower towards the gum; the teeth darken with their depth
+along the arch (the dark "buccal corridor"), the lower ones sit in the upper
+ones' shade; the upper lip casts a soft shadow down into the opening, the
+lower lip a weaker one, and the corners hide the back of the mouth. Drawing
+is per-pixel, vectorised, inside the mouth's bounding box: everything along
+the arch is looked up on a 1-D profile, and one matrix product mixes the
+parts' colours. The opening's own outline (a staircase of whole pixels
+without multisampling) is smoothed and anti-aliased first
+(``smooth_opening``), its trimmed pixels given back to the lip.
 """
 
 from __future__ import annotations
@@ -106,6 +117,11 @@ LOWER_SHADE = 0.62
 ACROSS_SHADE = 0.3
 EMBRASURE_DEPTH = 0.07
 EMBRASURE_WIDTH = 0.16
+# The gum dips between the teeth (papillae).
+PAPILLA_DEPTH = 0.18
+PAPILLA_WIDTH = 0.08
+# Samples per tooth along the arch (fine enough for the embrasures).
+ARCH_SAMPLES = 24
 # The incisal edge is translucent enamel (darker, a little blue); the crown
 # yellows and darkens towards the gum (thinner enamel over dentine).
 EDGE_TRANSLUCENT = 0.2
@@ -119,12 +135,12 @@ EDGE_PX = 1.3
 # Occlusion by the lips, from the opening's own outline: the upper lip casts a
 # soft shadow down over the teeth (light comes from above), the lower lip a
 # weaker one, the mouth corners hide the back of the mouth (the cheeks).
-UPPER_SHADOW = 0.42
-UPPER_SHADOW_WIDTH = 0.12
-LOWER_SHADOW = 0.25
-LOWER_SHADOW_WIDTH = 0.08
-CORNER_SHADOW = 0.55
-CORNER_SHADOW_WIDTH = 0.3
+UPPER_SHADOW = 0.35
+UPPER_SHADOW_WIDTH = 0.2
+LOWER_SHADOW = 0.2
+LOWER_SHADOW_WIDTH = 0.15
+CORNER_SHADOW = 0.5
+CORNER_SHADOW_WIDTH = 0.45
 # The cavity wall is lit near the lips, dark deeper in.
 RIM_WIDTH = 0.2
 # px along the opening's outline averaged each way to smooth its staircase.
@@ -201,10 +217,12 @@ def add_interior(frame: np.ndarray, weight: np.ndarray, interior: np.ndarray, bo
 def smooth_outline(binary: np.ndarray, reach: float = OUTLINE_SMOOTHING) -> np.ndarray:
     """Anti-aliased coverage of a pixel mask with its staircase outline smoothed.
 
-    The outline (traced at twice the resolution, a quarter pixel inside the
-    mask's edge, then moved out onto it) is averaged along itself (a triangular window
-    reaching ``reach`` px each way: a staircase of one-pixel steps becomes a
-    straight slope) and filled at 16 samples per pixel.
+    The outline is traced on the mask at 4x4 samples per pixel (it runs
+    through the centres of the edge samples, and filling it back gives the
+    same samples), averaged along itself with a triangular window reaching
+    ``reach`` px each way (a staircase of one-pixel steps becomes a straight
+    slope; no point moves more than ``OUTLINE_SHIFT`` px, so the mouth's
+    corners stay), filled at 4x4 samples and averaged down.
 
     Args:
         binary: (h, w) bool mask.
@@ -213,36 +231,25 @@ def smooth_outline(binary: np.ndarray, reach: float = OUTLINE_SMOOTHING) -> np.n
         (h, w) float32 coverage in [0, 1].
     """
     h, w = binary.shape
-    big = cv2.resize(binary.astype(np.uint8), (2 * w, 2 * h), interpolation=cv2.INTER_NEAREST)
-    contours, _ = cv2.findContours(big, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    fine = cv2.resize(binary.astype(np.uint8), (4 * w, 4 * h), interpolation=cv2.INTER_NEAREST)
+    contours, _ = cv2.findContours(fine, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    half = max(int(round(2 * reach)), 1)  # two boxes of +-reach/2 px, in quarter-pixel samples
+    window = 2 * half + 1
     polygons = []
     for contour in contours:
-        # Half-pixel samples; cv2 puts a pixel's centre on its integer coordinates.
-        points = contour[:, 0, :].astype(np.float32) * 0.5 - 0.25
-        traced = points
-        half = min(int(round(reach)), (len(points) - 1) // 2)  # two passes of +-reach/2 px
-        for _ in range(2 if half > 0 else 0):
-            window = 2 * half + 1
-            wrapped = np.concatenate([points[-half:], points, points[:half]])
-            summed = np.cumsum(np.concatenate([np.zeros((1, 2), np.float32), wrapped]), axis=0)
-            points = (summed[window:] - summed[:-window]) / window
-        # A staircase needs at most half a pixel; more would round off the
-        # mouth's corners (and fill them with lip).
-        moved = points - traced
-        moved *= np.minimum(1.0, OUTLINE_SHIFT / np.maximum(np.linalg.norm(moved, axis=1, keepdims=True), 1e-6))
-        points = traced + moved
-        # Back out to the mask's edge (a quarter pixel along the outward normal),
-        # less the half sample by which cv2's fill grows a polygon.
-        tangent = np.roll(points, -1, axis=0) - np.roll(points, 1, axis=0)
-        normal = np.stack([tangent[:, 1], -tangent[:, 0]], axis=1)
-        normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-6)
-        area = float(np.sum(points[:, 0] * np.roll(points[:, 1], -1) - np.roll(points[:, 0], -1) * points[:, 1]))
-        points = points + (0.125 if area > 0 else -0.125) * normal
-        # Filled at 4x4 samples per pixel (cv2's LINE_AA fill is not a coverage
-        # on densely sampled outlines), averaged down.
-        polygons.append(np.round((points * 4 + 1.5) * 16).astype(np.int32))
-    fine = np.zeros((4 * h, 4 * w), np.uint8)
-    cv2.fillPoly(fine, polygons, 255, lineType=cv2.LINE_8, shift=4)
+        traced = contour[:, 0, :].astype(np.float32)  # (N, 2) quarter-pixel sample indices
+        if len(traced) > 4 * half:
+            smooth = np.concatenate([traced[-2 * half :], traced, traced[: 2 * half]])  # closed: wrap
+            for _ in range(2):
+                summed = np.cumsum(np.concatenate([np.zeros((1, 2), np.float32), smooth]), axis=0)
+                smooth = (summed[window:] - summed[:-window]) * np.float32(1.0 / window)
+            moved = smooth - traced
+            length = np.maximum(np.linalg.norm(moved, axis=1, keepdims=True), 1e-6)
+            moved *= np.minimum(1.0, 4.0 * OUTLINE_SHIFT / length)
+            traced += moved
+        polygons.append(np.round(traced * 4).astype(np.int32))
+    fine[:] = 0
+    cv2.fillPoly(fine, polygons, 255, lineType=cv2.LINE_8, shift=2)
     coverage = cv2.resize(fine, (w, h), interpolation=cv2.INTER_AREA)
     return coverage.astype(np.float32) * np.float32(1.0 / 255.0)
 
@@ -496,6 +503,9 @@ class Arch:
         gum: (N,) gum line position down the face at ``u``.
         depth: (N,) cm along the arch behind the incisors (0 at the front).
         bounds: (B,) increasing ``u`` of the tooth boundaries, ends included.
+        notch: (N,) px by which the incisal edge recedes (rounded corners).
+        papilla: (N,) px by which the gum dips between the teeth.
+        shade: (N,) the enamel's brightness factor (depth, convex crowns).
     """
 
     u: np.ndarray
@@ -503,6 +513,9 @@ class Arch:
     gum: np.ndarray
     depth: np.ndarray
     bounds: np.ndarray
+    notch: np.ndarray
+    papilla: np.ndarray
+    shade: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -542,7 +555,35 @@ class MouthLayout:
         return self.to_image(self.lower.u, self.lower.edge)
 
 
-def arch_points(widths, heights, steps, radius: float, rise: float, scale: float, samples: int = 8):
+@dataclass(frozen=True)
+class ArchModel:
+    """One row of teeth in the head frame (cm), relative to its central incisal point.
+
+    Attributes:
+        edge: (N, 3) incisal edge points from the right end of the arch to the
+            left end (x increasing).
+        crown: (N,) crown height at each sample.
+        depth: (N,) cm along the arch behind the incisors.
+        bound_index: (B,) indices of the samples on tooth boundaries.
+        notch: (N,) cm by which the incisal edge recedes near a boundary
+            (rounded corners: the incisal embrasures).
+        papilla: (N,) cm by which the gum dips near a boundary.
+        shade: (N,) brightness factor: darker with depth along the arch,
+            convex across each crown (lit in its middle).
+    """
+
+    edge: np.ndarray
+    crown: np.ndarray
+    depth: np.ndarray
+    bound_index: np.ndarray
+    notch: np.ndarray
+    papilla: np.ndarray
+    shade: np.ndarray
+
+
+def arch_points(
+    widths, heights, steps, radius: float, rise: float, scale: float, samples: int = ARCH_SAMPLES
+) -> ArchModel:
     """A dental arch in the head frame relative to its central incisal point.
 
     Args:
@@ -551,56 +592,70 @@ def arch_points(widths, heights, steps, radius: float, rise: float, scale: float
         rise: how much higher the edge is at the arch's end (cm).
         scale: the person's mouth width relative to the canonical one.
         samples: edge samples per tooth.
-    Returns:
-        (edge (N, 3), crown heights (N,), depth (N,), bound_index (B,)):
-        edge points from the right end to the left end of the arch (x
-        increasing), each sample's crown height and depth along the arch, and
-        the indices of the samples on tooth boundaries.
     """
     ends = np.concatenate([[0.0], np.cumsum(widths)])
-    arc, height, step = [], [], []
+    arc, height, step, gap, across = [], [], [], [], []
     for k in range(len(widths)):
         t = np.linspace(0.0, 1.0, samples, endpoint=False)
         arc.append(ends[k] + t * widths[k])
         height.append(np.full(samples, heights[k]))
         step.append(np.full(samples, steps[k]))
+        gap.append(np.minimum(t, 1.0 - t) * widths[k] * scale)
+        across.append(t)
     arc = np.concatenate(arc + [[ends[-1]]])
     height = np.concatenate(height + [[heights[-1]]])
     step = np.concatenate(step + [[steps[-1]]])
+    gap = np.concatenate(gap + [[0.0]])
+    across = np.concatenate(across + [[0.0]])
     # Front circle, then straight back (molars are seen edge-on).
     angle = np.minimum(arc / radius, np.pi / 2)
     x = radius * np.sin(angle)
     z = -radius * (1.0 - np.cos(angle)) - np.maximum(arc - radius * np.pi / 2, 0.0)
     y = step + rise * (x / radius) ** 2
     half = np.stack([x * scale, y, z * scale], axis=1)
-    edge = np.concatenate([half[::-1] * [-1.0, 1.0, 1.0], half[1:]])
-    depth = np.concatenate([-half[::-1, 2], -half[1:, 2]])
-    crown = np.concatenate([height[::-1], height[1:]])
+    notch = EMBRASURE_DEPTH * np.clip(1.0 - gap / EMBRASURE_WIDTH, 0.0, 1.0) ** 2
+    papilla = PAPILLA_DEPTH * np.exp(-((gap / PAPILLA_WIDTH) ** 2))
+    shade = np.exp(-((half[:, 2] / DEPTH_FALLOFF) ** 2))
+    shade *= 1.0 - ACROSS_SHADE * (1.0 - np.sqrt(np.sin(np.pi * across)))
+
+    def both(values: np.ndarray) -> np.ndarray:
+        return np.concatenate([values[::-1], values[1:]])
+
     n = len(half)
     bounds_half = np.arange(0, n, samples)
-    bound_index = np.unique(np.concatenate([n - 1 - bounds_half, n - 1 + bounds_half]))
-    return edge, crown, depth, bound_index
+    return ArchModel(
+        edge=np.concatenate([half[::-1] * [-1.0, 1.0, 1.0], half[1:]]),
+        crown=both(height),
+        depth=both(-half[:, 2]),
+        bound_index=np.unique(np.concatenate([n - 1 - bounds_half, n - 1 + bounds_half])),
+        notch=both(notch),
+        papilla=both(papilla),
+        shade=both(shade),
+    )
 
 
 def _project_arch(
     pose: RigidPose,
     edge: np.ndarray,
-    crown: np.ndarray,
-    depth: np.ndarray,
-    bounds: np.ndarray,
+    model: ArchModel,
     frame: tuple[np.ndarray, np.ndarray, np.ndarray],
     sign: float,
 ) -> Arch:
-    """Project an arch (head-frame cm, from ``arch_points``) into the mouth
-    frame (origin, axis, normal) in px; ``sign`` +1 puts the crown above the
-    edge (upper teeth), -1 below.
+    """Project an arch into the mouth frame (origin, axis, normal) in px.
+
+    Args:
+        pose: head frame -> output px.
+        edge: (N, 3) the arch's incisal edge in the head frame (``model.edge``
+            moved to its place, and with the mandible for the lower teeth).
+        model: the arch (``arch_points``).
+        sign: +1 puts the crown above the edge (upper teeth), -1 below.
 
     On a turned head the far side of the arch folds back behind its front;
     only the part that keeps moving outwards from the midline is kept (the
     rest is hidden behind it and the cheek).
     """
     origin, axis, normal = frame
-    gum = edge + sign * crown[:, None] * np.array([0.0, 1.0, 0.0])
+    gum = edge + sign * model.crown[:, None] * np.array([0.0, 1.0, 0.0])
     e = pose.apply(edge)[:, :2] - origin
     g = pose.apply(gum)[:, :2] - origin
     u, v = e @ axis, e @ normal
@@ -609,8 +664,11 @@ def _project_arch(
     keep_left = mid + int(np.argmin(np.append(np.diff(left) > 0, False)))
     keep_right = mid - int(np.argmin(np.append(np.diff(right) < 0, False)))
     kept = slice(keep_right, keep_left + 1)
-    bounds = bounds[(bounds >= keep_right) & (bounds <= keep_left)]
-    return Arch(u=u[kept], edge=v[kept], gum=(g @ normal)[kept], depth=depth[kept], bounds=u[bounds])
+    bounds = model.bound_index[(model.bound_index >= keep_right) & (model.bound_index <= keep_left)]
+    return Arch(
+        u=u[kept], edge=v[kept], gum=(g @ normal)[kept], depth=model.depth[kept], bounds=u[bounds],
+        notch=model.notch[kept] * pose.scale, papilla=model.papilla[kept] * pose.scale, shade=model.shade[kept],
+    )
 
 
 def neutral_mouth(names, coeffs: np.ndarray) -> np.ndarray:
@@ -710,10 +768,8 @@ class RenderedMouth:
         axis = pose.rotation[:2, 0]
         axis = axis / max(np.linalg.norm(axis), 1e-9)
         normal = np.array([-axis[1], axis[0]])
-        edge, crown, depth, bounds = self._upper
-        upper = _project_arch(pose, self._upper_tip + edge, crown, depth, bounds, (origin, axis, normal), 1.0)
-        edge, crown, depth, bounds = self._lower
-        lower = _project_arch(pose, jaw(self._lower_tip + edge), crown, depth, bounds, (origin, axis, normal), -1.0)
+        upper = _project_arch(pose, self._upper_tip + self._upper.edge, self._upper, (origin, axis, normal), 1.0)
+        lower = _project_arch(pose, jaw(self._lower_tip + self._lower.edge), self._lower, (origin, axis, normal), -1.0)
         tongue = pose.apply(jaw(self._tongue[None]))[0, :2] - origin
         return MouthLayout(
             origin=origin,
@@ -745,46 +801,33 @@ class RenderedMouth:
 # Drawing
 
 
-def arch_profile(arch: Arch, px_per_cm: float, down: bool, step: float = PROFILE_STEP):
-    """One row of teeth along the mouth: incisal edge, gum line and brightness.
+def arch_profile(arch: Arch, down: bool, step: float = PROFILE_STEP) -> tuple[float, np.ndarray]:
+    """One row of teeth along the mouth, resampled on a uniform 1-D grid.
 
     Everything across the row depends on the position ``u`` along the mouth
-    only, so it is computed once on a fine 1-D grid and looked up per pixel.
+    only, so each pixel looks it up on this grid (no search).
 
     Args:
-        arch: the projected arch; px_per_cm: scale; down: True for the upper
-            teeth (crowns hang down from the gum), False for the lower ones;
-            step: grid spacing in px.
+        arch: the projected arch; down: True for the upper teeth (crowns hang
+            down from the gum), False for the lower ones; step: grid spacing in px.
     Returns:
-        (u0, table (3, N)): the grid's first position (the grid is
-        ``u0 + step * arange(N)``), and on it the incisal edge and gum line
-        (px down the face) and the enamel's brightness factor. At the two
-        samples beyond the arch's ends the edge lies on the gum side, so
+        (u0, table (1, N, 3) float32, an image row for ``cv2.remap``): the
+        grid's first position (the grid is ``u0 + step * arange(N)``), and on
+        it the incisal edge and gum line (px down the face, with the
+        embrasures and papillae) and the enamel's brightness factor. At the
+        two samples beyond the arch's ends the edge lies on the gum side, so
         nothing is drawn there.
     """
     sign = 1.0 if down else -1.0
     us = np.arange(arch.u[0], arch.u[-1] + step, step)
-    bounds = arch.bounds
-    index = np.clip(np.searchsorted(bounds, us), 1, len(bounds) - 1)
-    left, right = bounds[index - 1], bounds[index]
-    t = np.clip((us - left) / np.maximum(right - left, 1e-3), 0.0, 1.0)  # position across the tooth
-    gap = np.minimum(us - left, right - us)  # px to the nearest tooth boundary
-    # Rounded incisal corners: the edge recedes near the boundaries.
-    notch = EMBRASURE_DEPTH * px_per_cm * np.clip(1.0 - gap / (EMBRASURE_WIDTH * px_per_cm), 0.0, 1.0) ** 2
-    edge = np.interp(us, arch.u, arch.edge) - sign * notch
-    # The gum dips between the teeth (papillae).
-    papilla = 0.18 * px_per_cm * np.exp(-((gap / (0.08 * px_per_cm)) ** 2))
-    gum = np.interp(us, arch.u, arch.gum) + sign * papilla
-    # Darker with depth along the arch, convex across each crown.
-    shade = np.exp(-((np.interp(us, arch.u, arch.depth) / DEPTH_FALLOFF) ** 2))
-    shade *= 1.0 - ACROSS_SHADE * (1.0 - np.sqrt(np.sin(np.pi * t)))
-    if not down:
-        shade *= LOWER_SHADE
-    # Nothing beyond the ends: the edge jumps to the gum side.
-    far = sign * 1e4
-    edge = np.concatenate([[edge[0] - far], edge, [edge[-1] - far]])
-    gum, shade = np.pad(gum, 1, mode="edge"), np.pad(shade, 1, mode="edge")
-    return float(us[0] - step), np.stack([edge, gum, shade]).astype(np.float32)
+    edge = np.interp(us, arch.u, arch.edge - sign * arch.notch)
+    gum = np.interp(us, arch.u, arch.gum + sign * arch.papilla)
+    shade = np.interp(us, arch.u, arch.shade) * (1.0 if down else LOWER_SHADE)
+    table = np.empty((1, len(us) + 2, 3), np.float32)
+    table[0, 1:-1] = np.stack([edge, gum, shade], axis=1)
+    table[0, 0], table[0, -1] = table[0, 1], table[0, -2]
+    table[0, [0, -1], 0] -= sign * 1e4  # beyond the ends: edge on the gum side
+    return float(us[0] - step), table
 
 
 def _arch_fields(arch: Arch, u: np.ndarray, v: np.ndarray, px_per_cm: float, down: bool):
@@ -796,10 +839,11 @@ def _arch_fields(arch: Arch, u: np.ndarray, v: np.ndarray, px_per_cm: float, dow
         cervical tint and the gum colour in the row's own colour.
     """
     sign = 1.0 if down else -1.0
-    u0, table = arch_profile(arch, px_per_cm, down)
-    # Nearest grid sample (a uniform grid: no search).
-    nearest = np.clip((u - u0) * (1.0 / PROFILE_STEP) + 0.5, 0, table.shape[1] - 1).astype(np.intp)
-    edge, gum, lit = table[:, nearest]
+    u0, table = arch_profile(arch, down)
+    # A uniform grid: linear lookup without a search.
+    column = (u - np.float32(u0)) * np.float32(1.0 / PROFILE_STEP)
+    row = np.zeros_like(column)
+    edge, gum, lit = cv2.split(cv2.remap(table, column, row, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))
     from_edge = (edge - v) * sign  # px into the crown from its incisal edge
     from_gum = (v - gum) * sign  # px into the crown from the gum line
     coverage = np.clip(from_edge * (1.0 / EDGE_PX) + 0.5, 0.0, 1.0)
