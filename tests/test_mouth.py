@@ -223,3 +223,69 @@ def test_mouth_interior_brightness_follows_the_face(animator):
         ratio = luma(getattr(dark, part)) / luma(getattr(bright, part))
         assert 0.25 < ratio < 0.45, part
     assert luma(bright.teeth) <= np.percentile(luma(closed.reshape(-1, 3)), 99)
+
+
+def test_opening_staircase_is_smoothed():
+    from talking_head.render.mouth import smooth_outline
+
+    mask = np.zeros((12, 48), bool)
+    mask[4:9, 2:46] = True
+    mask[4, 2:24] = False  # a one-pixel step in the top edge at x = 24
+    coverage = smooth_outline(mask)
+    assert coverage.dtype == np.float32 and coverage.shape == mask.shape
+    # The step becomes a slope: partial coverage over several pixels of row 4 ...
+    partial = np.flatnonzero((coverage[4] > 0.05) & (coverage[4] < 0.95))
+    assert np.sum((partial > 14) & (partial < 30)) >= 3
+    # ... while straight edges and the area stay (corners round off a little).
+    np.testing.assert_allclose(coverage[5:8, 10:40], 1.0)
+    assert coverage[3].max() == 0.0 and coverage[9].max() == 0.0
+    assert abs(coverage.sum() - mask.sum()) < 0.06 * mask.sum()
+    # A thin opening (two pixels) survives.
+    thin = np.zeros((8, 40), bool)
+    thin[3:5, 4:36] = True
+    np.testing.assert_allclose(smooth_outline(thin)[3:5, 10:30], 1.0)
+
+
+def test_smoothed_edge_gives_trimmed_pixels_to_the_lip(animator, pipeline, asset):
+    """Where the smooth outline trims the pixel staircase the lip shows, not black."""
+    from talking_head.render.mouth import smooth_opening
+
+    vertices = animator.vertices(mouth_coeffs(pipeline, asset, jawOpen=0.6))
+    frame = animator.frame(mouth_coeffs(pipeline, asset, jawOpen=0.6))
+    box = mouth_box(vertices, animator.size)
+    render = animator.renderer.render(vertices)
+    weight = frame.mouth_mask[box] * frame.face_alpha[box]
+    lip_layer = frame.rgb[box].copy()
+    lip_layer[weight > 0.5] = 0  # as handed over: black in the opening
+    inside, lip = smooth_opening(lip_layer, weight)
+    assert np.all(inside[weight == 0] == 0) and np.all(inside <= 1.0) and np.all(inside >= 0.0)
+    trimmed = (render.mouth[box] > 0.5) & (inside < 0.9 * weight)
+    assert trimmed.sum() > 0
+    lips = frame.rgb[box][weight == 0].astype(np.float32)
+    assert luma(lip[trimmed]).mean() > 0.5 * luma(lips).mean()
+
+
+def test_teeth_are_separate_crowns_not_a_strip(pipeline, asset, animator):
+    completer = animator.compositor.completer
+    vertices = animator.vertices(mouth_coeffs(pipeline, asset, jawOpen=1.0))
+    layout = completer.layout(vertices)
+    box = mouth_box(vertices, animator.size, margin=40)
+    weight = np.ones((box[0].stop - box[0].start, box[1].stop - box[1].start), np.float32)
+    corner = (box[0].start, box[1].start)
+    image = luma(draw_interior(layout, completer.colours, weight, corner))
+    # A row through the upper crowns, a little above the incisal edge.
+    mid = len(layout.upper.u) // 2
+    above_edge = np.array([layout.upper.edge[mid] - 0.3 * layout.px_per_cm])
+    row = int(round(layout.to_image(np.array([0.0]), above_edge)[0, 1]))
+    profile = image[row - corner[0]]
+    u = (np.arange(profile.size) + corner[1] + 0.5 - layout.origin[0]) * layout.axis[0]
+    bounds = layout.upper.bounds
+    front = bounds[np.argsort(np.abs(bounds))[:3]]  # the midline and the two boundaries beside it
+    gaps = [profile[np.argmin(np.abs(u - b))] for b in front]
+    centres = [profile[np.argmin(np.abs(u - c))] for c in (front[:2].mean(), front[[0, 2]].mean())]
+    # Each boundary is darker than the crowns beside it: soft shading, not black outlines.
+    assert max(gaps) < 0.95 * min(centres)
+    assert min(gaps) > 0.4 * max(centres)
+    # The front teeth are brighter than those towards the corners (the arch recedes).
+    side = profile[np.argmin(np.abs(u - 0.8 * bounds.max()))]
+    assert side < 0.8 * max(centres)

@@ -40,11 +40,13 @@ MIN_LIP_CHROMA_RATIO = 0.45
 MIN_SKIN_CHROMA = 6.0
 MAX_LIP_BLUE = -8.0
 # Lips are darker than the upper face's skin and of a redder hue: their
-# contrast (``lip_contrast``) is 14-42 on 15 real faces (the astronaut, Grace
-# Hopper, the first frames of 13 real talking videos) and 4 exposure, colour
-# and painting variants of the astronaut, and -16..7 with the same faces' own
-# cheek skin pasted over the mouth (tools/mouth_cover_report.py). Like the
-# chroma test, only judged when the skin has colour.
+# contrast (``lip_contrast``) is 14-43 on 20 real faces (the astronaut, Grace
+# Hopper, the first frames of 13 real talking videos, 5 of docs/portraits:
+# beards, glasses, a child, sepia) and 4 exposure, colour and painting
+# variants of the astronaut, and -16..7 with the same faces' own cheek skin
+# pasted over the mouth (tools/mouth_cover_report.py). A white walrus
+# moustache over the whole mouth (docs/portraits/bald_sepia.jpg) scores -30 and
+# is refused too. Like the chroma test, only judged when the skin has colour.
 MIN_LIP_CONTRAST = 10.0
 HUE_WEIGHT = 0.5
 MAX_HUE_DIFFERENCE = 30.0
@@ -114,8 +116,8 @@ def mouth_covered(rgb: np.ndarray, points: np.ndarray) -> bool:
     Returns:
         True when the lip band is much less colourful than the skin of the
         upper face, or bluish (a fabric mask), or does not stand out from the
-        skin as lips do (a hand or other skin-coloured cover,
-        ``lip_contrast``). Not judged on grey photos.
+        skin as lips do (a hand or other skin-coloured cover, a moustache
+        over the whole mouth: ``lip_contrast``). Not judged on grey photos.
     """
     colours = lip_colours(rgb, points)
     if colours is None:
@@ -384,6 +386,6 @@ class LandmarkDetector:
             raise InputError("A hand covers the mouth: use a photo where the lips are visible")
         if mouth_covered(photo.rgb, points):
             raise InputError(
-                "The mouth looks covered (a mask or a hand?): use a photo where the lips are visible"
+                "The mouth looks covered (a mask, a hand, a moustache?): use a photo where the lips are visible"
             )
         return FaceLandmarks(points=points, image_size=photo.size, num_faces=len(faces))

@@ -267,12 +267,16 @@ def smooth_opening(frame: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, n
     Args:
         frame: (h, w, 3) uint8, a box of the composited frame (its lip layer
             premultiplied by ``1 - weight``, black in the opening).
-        weight: (h, w) float32 in [0, 1], the opening's coverage over the box.
+        weight: (h, w) float32 in [0, 1], the opening's coverage over the box
+            (times the compositor's fade-in of the interior, if any).
     Returns:
         (inside (h, w) float32 in [0, 1], 0 where ``weight`` is: the
         interior's share; lip (h, w, 3) float32: the colour of the rest).
     """
-    smooth = smooth_outline(weight > 0.5)
+    # The compositor may fade the whole interior (lips barely parted): the
+    # outline is where the weight reaches half its peak, at that peak.
+    peak = float(weight.max())
+    smooth = smooth_outline(weight > 0.5 * peak) * np.float32(peak)
     # Lip colour beside the opening: a normalised blur of the pixels outside it.
     outside = (weight <= 0.01).astype(np.float32)
     beside = cv2.GaussianBlur(frame.astype(np.float32) * outside[..., None], (5, 5), 1.0)
