@@ -169,6 +169,29 @@ def upright_turns(points: np.ndarray) -> int:
     return int(np.round(-angle / 90.0)) % 4
 
 
+def release_free_memory() -> None:
+    """Give freed heap memory back to the system (glibc's ``malloc_trim``; elsewhere nothing).
+
+    The hand graph frees tens of MB per photo in malloc arenas that the other
+    threads (renderer, other graphs) do not reuse: without this, repeated
+    photos grew the process by ~6 MB each, to +135 MB after 25 (measured).
+    """
+    global _malloc_trim
+    if _malloc_trim is None:
+        import ctypes
+        import ctypes.util
+
+        try:
+            _malloc_trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim = None
+
+
 class LandmarkDetector:
     """Wraps one MediaPipe FaceMesh graph; create once, call many times.
 
@@ -240,6 +263,7 @@ class LandmarkDetector:
                     self._hands._graph.wait_until_idle()
             else:
                 result = self._hands.process(window)
+        release_free_memory()
         found = []
         for hand in result.multi_hand_landmarks or []:
             xy = np.array([(p.x, p.y) for p in hand.landmark], dtype=np.float64)
