@@ -143,7 +143,8 @@ CORNER_SHADOW = 0.5
 CORNER_SHADOW_WIDTH = 0.45
 # The cavity wall is lit near the lips, dark deeper in.
 RIM_WIDTH = 0.2
-# px along the opening's outline averaged each way to smooth its staircase.
+# The opening's staircase outline: averaged over this many px each way along
+# itself, no point moved more than OUTLINE_SHIFT px (a one-pixel step needs 0.5).
 OUTLINE_SMOOTHING = 4.0
 OUTLINE_SHIFT = 0.6
 # px between the samples of a row of teeth along the mouth (looked up per pixel).
