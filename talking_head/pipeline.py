@@ -193,9 +193,10 @@ class TalkingHeadPipeline:
                 # Super-resolution restorers read the face at its native scale (tools/restore_options.py).
                 image = restore_photo(photo.rgb, landmarks, self.restorer(config), upscale=True, native=True)
                 photo = Photo(image, photo.source, photo.notes)
-                faces = landmarks.num_faces
+                before = landmarks
                 landmarks = self.detector.detect(photo)
-                landmarks = replace(landmarks, num_faces=max(faces, landmarks.num_faces))
+                landmarks = replace(landmarks, num_faces=max(before.num_faces, landmarks.num_faces),
+                                    lips_hidden=before.lips_hidden or landmarks.lips_hidden)
             restored = True
             report("restore", 1.0)
         with timings("analysis"):

@@ -67,11 +67,14 @@ class FaceLandmarks:
             points), ``z`` scaled like MediaPipe's (by the image width).
         image_size: (height, width) of the photo the points refer to.
         num_faces: how many faces were detected; the largest is ``points``.
+        lips_hidden: the lips do not look like lips (a moustache, a mask): the
+            mouth is animated without a painted interior (``face/landmarks.py``).
     """
 
     points: np.ndarray
     image_size: tuple[int, int]
     num_faces: int = 1
+    lips_hidden: bool = False
 
     def __post_init__(self) -> None:
         _read_only(self, "points")
@@ -181,6 +184,9 @@ class FaceAsset:
         faces = self.reconstruction.landmarks.num_faces
         if faces > 1:
             notes.append(f"{faces} faces found; animating the largest")
+        if self.reconstruction.landmarks.lips_hidden:
+            notes.append("the lips look covered (a moustache, a mask?): the mouth moves under the cover, "
+                         "with no teeth painted")
         return tuple(notes)
 
 

@@ -325,3 +325,16 @@ def test_lips_the_photo_closes_show_the_photo_not_a_dark_line(scene):
     opened = jaw_open(reference, 12.0)
     wide = compositor.compose(renderer.render(opened), opened)
     assert wide.rgb[wide.mouth_mask > 0.99].max() < 60  # dark fill
+
+
+def test_hidden_lips_leave_the_opening_to_the_photo(scene):
+    """Lips under a moustache or a mask: nothing is painted in the opening, the
+    warped photo (the cover, stretched with the jaw) shows there."""
+    photo, reference, renderer = scene
+    opened = jaw_open(reference, 12.0)
+    compositor = Compositor(photo, reference, interior=False)
+    frame = compositor.compose(renderer.render(opened), opened)
+    hole = frame.mouth_mask > 0.99
+    assert hole.sum() > 50
+    warped = compositor.warp_photo(opened)
+    np.testing.assert_allclose(frame.rgb[hole].astype(float), warped[hole].astype(float), atol=2.0)

@@ -2,9 +2,9 @@
 
 Beyond one MediaPipe call: faces too small for its detector are searched in
 overlapping tiles; a sideways or upside-down face turns the photo upright
-(``detect_upright``); a mouth that does not look like lips (a mask, a hand,
-skin-coloured cloth) or that MediaPipe's hand landmarker finds a hand over is
-refused rather than given teeth.
+(``detect_upright``); a mouth that MediaPipe's hand landmarker finds a hand
+over is refused; one that does not look like lips (a moustache, a mask,
+skin-coloured cloth) is marked ``lips_hidden`` and animated without teeth.
 """
 
 from __future__ import annotations
@@ -45,8 +45,9 @@ MAX_LIP_BLUE = -8.0
 # beards, glasses, a child, sepia) and 4 exposure, colour and painting
 # variants of the astronaut, and -16..7 with the same faces' own cheek skin
 # pasted over the mouth (tools/mouth_cover_report.py). A white walrus
-# moustache over the whole mouth (docs/portraits/bald_sepia.jpg) scores -30 and
-# is refused too. Like the chroma test, only judged when the skin has colour.
+# moustache over the whole mouth (docs/portraits/bald_sepia.jpg) scores -30: a
+# face's own cover, so covered lips are animated (no teeth), not refused. Like
+# the chroma test, only judged when the skin has colour.
 MIN_LIP_CONTRAST = 10.0
 HUE_WEIGHT = 0.5
 MAX_HUE_DIFFERENCE = 30.0
@@ -367,7 +368,7 @@ class LandmarkDetector:
         Returns:
             (photo, possibly turned with a note added; its landmarks).
         Raises:
-            NoFaceError, FaceTooSmallError, InputError (covered mouth).
+            NoFaceError, FaceTooSmallError, InputError (a hand over the mouth).
         """
         faces = self.find(photo.rgb)
         turns = upright_turns(faces[0]) if faces else 0
@@ -393,7 +394,7 @@ class LandmarkDetector:
         Raises:
             NoFaceError: no face found.
             FaceTooSmallError: the face is under 64 px across.
-            InputError: a hand covers the mouth, or it looks covered (a mask).
+            InputError: a hand covers the mouth (other covers: ``lips_hidden``).
         """
         faces = self.find(photo.rgb)
         if not faces:
@@ -408,8 +409,8 @@ class LandmarkDetector:
             )
         if hand_over_mouth(self.find_hands(photo.rgb, points), points, photo.rgb.shape[:2]):
             raise InputError("A hand covers the mouth: use a photo where the lips are visible")
-        if mouth_covered(photo.rgb, points):
-            raise InputError(
-                "The mouth looks covered (a mask, a hand, a moustache?): use a photo where the lips are visible"
-            )
-        return FaceLandmarks(points=points, image_size=photo.size, num_faces=len(faces))
+        # A cover that is not a hand may be the face's own (a moustache over
+        # the lips is common in portraits and paintings): animated, with the
+        # cover moving with the jaw and no teeth painted on it.
+        return FaceLandmarks(points=points, image_size=photo.size, num_faces=len(faces),
+                             lips_hidden=mouth_covered(photo.rgb, points))

@@ -63,7 +63,8 @@ class FaceAnimator:
                                          surround=surround_photo(asset.photo.rgb, self.framing),
                                          field_operator=field_operator,
                                          rest_gap=inner_lip_gap(to_output(asset.reconstruction.landmarks.points[:NUM_VERTICES],
-                                                                          self.framing)[:, :2]))
+                                                                          self.framing)[:, :2]),
+                                         interior=not asset.reconstruction.landmarks.lips_hidden)
             iris = to_output(asset.reconstruction.landmarks.points[NUM_VERTICES:], self.framing)
             self.eyes = EyePainter(self.background, self.reference_vertices, iris if len(iris) == 10 else None)
         except BaseException:

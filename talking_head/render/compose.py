@@ -401,6 +401,9 @@ class Compositor:
         rest_gap: the photo's own inner-lip gap in output pixels (from its
             landmarks); the mouth interior fades in as the lips part beyond it
             (``interior_weight``). None: the mesh's gap alone.
+        interior: False where the photo's lips are hidden (a moustache, a
+            mask): nothing is painted in the opening, the warped photo (the
+            cover, stretched with the jaw) shows there.
     """
 
     def __init__(
@@ -415,6 +418,7 @@ class Compositor:
         surround: PhotoSurround | None = None,
         field_operator=None,
         rest_gap: float | None = None,
+        interior: bool = True,
     ):
         photo = np.asarray(photo)
         if photo.ndim != 3 or photo.shape[2] != 3 or photo.dtype != np.uint8:
@@ -451,6 +455,7 @@ class Compositor:
         self.completer = completer if completer is not None else DarkMouth(mouth_colour)
         # The photo's own inner-lip gap (output px) where its landmarks are known.
         self._gap_offset = 0.0 if rest_gap is None else float(rest_gap) - inner_lip_gap(reference[:, :2])
+        self._interior = bool(interior)
 
     def displacement(self, vertices: np.ndarray) -> np.ndarray:
         """Dense displacement field of a frame.
@@ -521,7 +526,7 @@ class Compositor:
             # A barely parted mouth is a sliver of a pixel or two that rasterises
             # to a dark dotted line over the lips: there the interior fades out
             # and the photo's own lip line (moved with the warp) shows instead.
-            paint = soft * np.float32(interior_weight(vertices, self._gap_offset))
+            paint = soft * np.float32(interior_weight(vertices, self._gap_offset) if self._interior else 0.0)
             # Face layer: skin un-premultiplied (the warped photo where no skin
             # is drawn) times 1 - paint, where the completer adds the interior
             # (weighted by paint * feather).
