@@ -359,7 +359,7 @@ def feather_alpha(coverage: np.ndarray, radius: int) -> np.ndarray:
 
 
 # Inner-lip gap (output pixels) over which the mouth interior fades in.
-INTERIOR_GAP_PX = (0.75, 2.5)
+INTERIOR_GAP_PX = (0.3, 1.5)
 
 
 def interior_weight(vertices: np.ndarray, offset: float = 0.0) -> float:
