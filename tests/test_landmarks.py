@@ -6,6 +6,7 @@ from PIL import Image
 from talking_head.errors import NoFaceError
 from talking_head.face.topology import CHIN, FOREHEAD, NOSE_TIP
 from talking_head.media import load_image
+from tools.mouth_cover_report import paste_cheek
 
 
 @pytest.fixture(scope="module")
@@ -192,20 +193,7 @@ def test_skin_over_the_mouth_hides_the_lips(detector, astronaut, reference):
     from talking_head.face.landmarks import lip_colours, lip_contrast, mouth_covered
 
     points = reference.points
-    centre, width = mouth_geometry(points)
-    cheek = points[205, :2].astype(int)
-    radius = int(0.35 * width)
-    cover_w, cover_h = int(1.5 * width), int(0.9 * width)
-    patch = cv2.resize(astronaut[cheek[1] - radius : cheek[1] + radius, cheek[0] - radius : cheek[0] + radius],
-                       (cover_w, cover_h)).astype(np.float32)
-    alpha = np.zeros((cover_h, cover_w), np.float32)
-    cv2.ellipse(alpha, (cover_w // 2, cover_h // 2), (cover_w // 2 - 2, cover_h // 2 - 2), 0, 0, 360, 1.0, -1)
-    alpha = cv2.GaussianBlur(alpha, (0, 0), 2.0)[..., None]
-    pasted = astronaut.astype(np.float32)
-    x0, y0 = int(centre[0] - cover_w / 2), int(centre[1] - cover_h / 2)
-    region = pasted[y0 : y0 + cover_h, x0 : x0 + cover_w]
-    pasted[y0 : y0 + cover_h, x0 : x0 + cover_w] = region * (1.0 - alpha) + patch * alpha
-    pasted = pasted.astype(np.uint8)
+    pasted = paste_cheek(astronaut, points)
 
     assert lip_contrast(*lip_colours(pasted, points)) < 5.0 < 15.0 < lip_contrast(*lip_colours(astronaut, points))
     assert mouth_covered(pasted, points)

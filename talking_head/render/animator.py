@@ -59,13 +59,13 @@ class FaceAnimator:
                 completer = RenderedMouth.from_face(self.background, self.reference_vertices, neutral, topology)
             else:
                 completer = DarkMouth()
+            landmarks = to_output(asset.reconstruction.landmarks.points, self.framing)  # mesh + iris, output px
             self.compositor = Compositor(self.background, self.reference_vertices, completer=completer,
                                          surround=surround_photo(asset.photo.rgb, self.framing),
                                          field_operator=field_operator,
-                                         rest_gap=inner_lip_gap(to_output(asset.reconstruction.landmarks.points[:NUM_VERTICES],
-                                                                          self.framing)[:, :2]),
+                                         rest_gap=inner_lip_gap(landmarks[:NUM_VERTICES, :2]),
                                          interior=not asset.reconstruction.landmarks.lips_hidden)
-            iris = to_output(asset.reconstruction.landmarks.points[NUM_VERTICES:], self.framing)
+            iris = landmarks[NUM_VERTICES:]
             self.eyes = EyePainter(self.background, self.reference_vertices, iris if len(iris) == 10 else None)
         except BaseException:
             self.renderer.close()

@@ -16,7 +16,7 @@ import numpy as np
 from scipy import sparse
 from scipy.linalg import solveh_banded
 
-from ..face.rig import inner_lip_gap
+from ..face.rig import inner_lip_gap, smoothstep
 from ..face.topology import NUM_VERTICES, Topology, load_topology
 from ..types import FaceLandmarks, Framing, RenderedFrame
 from .gl import RenderOutput
@@ -375,8 +375,7 @@ def interior_weight(vertices: np.ndarray, offset: float = 0.0) -> float:
         ``INTERIOR_GAP_PX[1]`` pixels, smoothstep between.
     """
     low, high = INTERIOR_GAP_PX
-    x = np.clip((inner_lip_gap(np.asarray(vertices)[:, :2]) + offset - low) / (high - low), 0.0, 1.0)
-    return float(x * x * (3.0 - 2.0 * x))
+    return float(smoothstep((inner_lip_gap(np.asarray(vertices)[:, :2]) + offset - low) / (high - low)))
 
 
 class Compositor:

@@ -42,6 +42,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..face.landmarks import UPPER_SKIN
+from ..face.rig import smoothstep
 from ..face.topology import (
     LEFT_EYE_CORNERS,
     LEFT_EYE_LOWER,
@@ -84,11 +86,6 @@ LID_LIGHT = 0.5
 # (RGB distance to the face's lit skin).
 SKIN_SEARCH = 0.15
 SKIN_SIGMA = 30.0
-
-
-def smoothstep(t: np.ndarray | float) -> np.ndarray | float:
-    t = np.clip(t, 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)
 
 
 @dataclass(frozen=True)
@@ -205,8 +202,8 @@ def lash_band(photo: np.ndarray, frame: EyeFrame, upper_u: np.ndarray, upper_w: 
     return float(np.clip(end, low * frame.width, high * frame.width))
 
 
-# Forehead and upper cheeks: skin facing the light (``face/landmarks.UPPER_SKIN``).
-LIT_SKIN = (10, 151, 9, 109, 338, 67, 297, 50, 280, 101, 330, 118, 347)
+# Forehead and upper cheeks: skin facing the light.
+LIT_SKIN = UPPER_SKIN
 
 
 def lit_skin(photo: np.ndarray, reference: np.ndarray) -> np.ndarray:
@@ -234,7 +231,7 @@ def eye_rest(photo: np.ndarray, reference: np.ndarray, eye) -> EyeRest:
     frame = EyeFrame.from_corners(xy[corners[0]], xy[corners[1]])
     uu, wu = frame.local(xy[list(upper)])
     ul, wl = frame.local(xy[list(lower)])
-    gap = float(np.mean(_curve(ul, wl, MIDDLE) - _curve(uu, wu, MIDDLE)))
+    gap = lid_gap(frame, xy[list(upper)], xy[list(lower)])
     band = lash_band(photo, frame, uu, wu)
     # Lash colour: the darker pixels of the band above the upper lid's middle
     # (lashes and liner), their median.

@@ -44,7 +44,7 @@ import cv2
 import numpy as np
 
 from ..face.pose import similarity_transform
-from ..face.rig import JAW_HINGE, rotate_x
+from ..face.rig import JAW_HINGE, rotate_x, smoothstep
 from ..face.topology import (
     CHIN,
     INNER_LIP_LOWER,
@@ -918,7 +918,7 @@ def draw_interior(
     tu2 = tu * tu
     tongue = np.clip((1.0 - np.sqrt(tu2 + tv * tv)) * (min(a, b) / EDGE_PX) + 0.5, 0.0, 1.0)
     rise = np.clip((tv + np.sqrt(np.clip(1.0 - tu2, 0.0, 1.0))) * (b / (TONGUE_FADE * cm)), 0.0, 1.0)
-    tongue_lit = (0.15 + 0.75 * rise * rise * (3.0 - 2.0 * rise)) * (1.0 - 0.4 * tu2)
+    tongue_lit = (0.15 + 0.75 * smoothstep(rise)) * (1.0 - 0.4 * tu2)
 
     lower, lower_fields = _arch_fields(layout.lower, u, v, cm, False)
     upper, upper_fields = _arch_fields(layout.upper, u, v, cm, True)
